@@ -1,0 +1,218 @@
+"""`compile_model`: a model in, a Model Library Format tar out.
+
+Model Library Format (the contract with the Project API server, which unpacks it into a
+generated project's model/ folder):
+
+    metadata.json                         see `_metadata` below
+    codegen/host/src/lib0.c               the operators, as TVM's C backend emits them
+    codegen/host/src/tvmgen_<name>.c      the AOT executor and the constants (rvtvm)
+    codegen/host/include/tvmgen_<name>.h  the executor's API, with size macros
+    runtime/include/...                   the TVM headers the C above includes
+    src/relax.txt                         the lowered Relax module, for reading
+
+metadata.json:
+    {"version": 1, "model_name", "tvm_version", "target": "c",
+     "inputs" / "outputs": [{"name", "c_name", "shape", "dtype", "nbytes", "quantization"}],
+     "memory": {"arena_bytes", "naive_bytes", "constant_bytes", "io_bytes", "workspace_bytes"},
+     "operators": [{"name", "calls", "workspace_bytes"}]}
+`arena_bytes` is the planned arena (tensors and operator scratch), `naive_bytes` the same
+buffers laid end to end, `workspace_bytes` the largest scratch a single operator needs.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import tarfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import tvm
+
+from . import aot_codegen
+from .arena import Buffer, plan_arena
+from .errors import ModelError
+from .frontend import load_model
+from .lower import ARENA, extract_graph, lower_relax, tir_functions
+
+MLF_VERSION = 1
+
+# TVM headers that `target="c"` output includes, relative to the wheel's include roots.
+_TVM_HEADERS = [
+    ("tvm", "tvm/runtime/base.h"),
+    ("tvm", "tvm/runtime/c_backend_api.h"),
+    ("tvm_ffi", "tvm/ffi/c_api.h"),
+    ("tvm_ffi", "tvm/ffi/extra/c_env_api.h"),
+    ("tvm_ffi", "dlpack/dlpack.h"),
+]
+
+
+@dataclass
+class CompiledModel:
+    path: Path
+    metadata: dict
+    seconds: float
+
+
+def compile_model(
+    model,
+    output: "str | os.PathLike",
+    *,
+    model_name: str = "default",
+    log=None,
+) -> CompiledModel:
+    """Compile `model` (an .onnx path or a Relax IRModule) into a Model Library Format tar."""
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", model_name):
+        raise ModelError(f"model name '{model_name}' is not a C identifier")
+    say = log or (lambda msg: None)
+    start = time.monotonic()
+
+    say("importing model")
+    loaded = load_model(model)
+    say("lowering Relax to TIR")
+    try:
+        lowered = lower_relax(loaded.mod)
+    except tvm.TVMError as exc:
+        raise ModelError(f"TVM could not lower the model: {_first_line(exc)}") from exc
+    graph = extract_graph(lowered, loaded.output_names)
+
+    say(f"generating C for {len(graph.steps)} operator calls")
+    try:
+        lib_c = tvm.compile(tir_functions(lowered), target="c").mod.inspect_source()
+    except tvm.TVMError as exc:
+        raise ModelError(f"TVM could not generate C: {_first_line(exc)}") from exc
+    workspace = operator_workspace_bytes(lib_c)
+
+    buffers = _lifetimes(graph, workspace)
+    plan = plan_arena(buffers)
+
+    taken: set[str] = set()
+    inputs = [_port(graph, tid, loaded.input_names[i], taken) for i, tid in enumerate(graph.inputs)]
+    taken = set()
+    out_names = loaded.output_names or [f"output{i}" for i in range(len(graph.outputs))]
+    outputs = [_port(graph, tid, out_names[i], taken) for i, tid in enumerate(graph.outputs)]
+
+    header = aot_codegen.generate_header(model_name, inputs, outputs, plan.size)
+    executor = aot_codegen.generate_executor(model_name, graph, plan, workspace, inputs, outputs)
+    metadata = _metadata(model_name, graph, plan, workspace, inputs, outputs)
+
+    files = {
+        "metadata.json": json.dumps(metadata, indent=2).encode(),
+        "codegen/host/src/lib0.c": lib_c.encode(),
+        f"codegen/host/src/tvmgen_{model_name}.c": executor.encode(),
+        f"codegen/host/include/tvmgen_{model_name}.h": header.encode(),
+        "src/relax.txt": lowered.script(show_meta=False).encode(),
+    }
+    for root, rel in _TVM_HEADERS:
+        files[f"runtime/include/{rel}"] = (_include_root(root) / rel).read_bytes()
+
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    _write_tar(output, files)
+    say(f"wrote {output}")
+    return CompiledModel(output, metadata, time.monotonic() - start)
+
+
+def read_metadata(mlf: "str | os.PathLike") -> dict:
+    """metadata.json of a Model Library Format tar."""
+    try:
+        with tarfile.open(mlf) as tar:
+            member = tar.extractfile("metadata.json")
+            return json.load(member)
+    except (OSError, KeyError, tarfile.TarError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{mlf} is not a Model Library Format tar from rvtvm compile: {exc}") from exc
+
+
+def operator_workspace_bytes(c_source: str) -> dict[str, int]:
+    """Scratch bytes each operator asks TVMBackendAllocWorkspace for, from TVM's C output.
+
+    Allocations inside one operator nest, so the sum (each rounded up to the runtime's
+    alignment) is enough; the runtime refuses, rather than corrupts, if it ever is not."""
+    from .arena import align_up
+
+    needs: dict[str, int] = {}
+    parts = re.split(r"^TVM_DLL int32_t __tvm_ffi_(\w+)\(void\* self_handle[^)]*\) \{$", c_source, flags=re.M)
+    for name, body in zip(parts[1::2], parts[2::2]):
+        total = 0
+        for call in re.findall(r"TVMBackendAllocWorkspace\(([^;]*)\);", body):
+            size = re.match(r"\s*\w+,\s*\w+,\s*\(uint64_t\)(\d+)ULL,", call)
+            if not size:
+                raise ModelError(f"operator {name} allocates scratch of a size only known at run time")
+            total += align_up(int(size.group(1)))
+        needs[name] = total
+    return needs
+
+
+def _lifetimes(graph, workspace: dict[str, int]) -> list[Buffer]:
+    """Arena tensors live from the step that writes them to the last step that reads them;
+    each operator's scratch lives for its own step only."""
+    first: dict[str, int] = {}
+    last: dict[str, int] = {}
+    for i, step in enumerate(graph.steps):
+        for tid in step.args:
+            if graph.tensors[tid].kind == ARENA:
+                first.setdefault(tid, i)
+                last[tid] = i
+    buffers = [Buffer(tid, graph.tensors[tid].nbytes, first[tid], last[tid]) for tid in first]
+    for i, step in enumerate(graph.steps):
+        if workspace.get(step.func):
+            buffers.append(Buffer(f"ws{i}", workspace[step.func], i, i))
+    return buffers
+
+
+def _port(graph, tid: str, name: str, taken: set[str]) -> aot_codegen.Port:
+    t = graph.tensors[tid]
+    return aot_codegen.Port(name, aot_codegen.c_identifier(name, taken), t.shape, t.dtype, t.nbytes)
+
+
+def _metadata(name, graph, plan, workspace, inputs, outputs) -> dict:
+    def port(p):
+        return {"name": p.name, "c_name": p.c_name, "shape": list(p.shape), "dtype": p.dtype, "nbytes": p.nbytes, "quantization": None}
+
+    calls: dict[str, int] = {}
+    for step in graph.steps:
+        calls[step.func] = calls.get(step.func, 0) + 1
+    consts = [t for t in graph.tensors.values() if t.kind == "const"]
+    return {
+        "version": MLF_VERSION,
+        "model_name": name,
+        "tvm_version": tvm.__version__,
+        "target": "c",
+        "inputs": [port(p) for p in inputs],
+        "outputs": [port(p) for p in outputs],
+        "memory": {
+            "arena_bytes": plan.size,
+            "naive_bytes": plan.naive_size,
+            "constant_bytes": sum(t.nbytes for t in consts),
+            "io_bytes": sum(p.nbytes for p in inputs + outputs),
+            "workspace_bytes": max(workspace.values(), default=0),
+        },
+        "operators": [{"name": f, "calls": calls[f], "workspace_bytes": workspace.get(f, 0)} for f in sorted(calls)],
+    }
+
+
+def _include_root(package: str) -> Path:
+    if package == "tvm":
+        return Path(tvm.__file__).parent / "include"
+    import tvm_ffi
+
+    return Path(tvm_ffi.__file__).parent / "include"
+
+
+def _write_tar(path: Path, files: dict[str, bytes]) -> None:
+    tmp = path.with_name(path.name + ".partial")
+    with tarfile.open(tmp, "w") as tar:
+        for name, data in sorted(files.items()):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mtime = 0  # reproducible archives
+            tar.addfile(info, io.BytesIO(data))
+    tmp.replace(path)
+
+
+def _first_line(exc: Exception) -> str:
+    lines = [ln for ln in str(exc).splitlines() if ln.strip()]
+    return lines[-1].strip() if lines else type(exc).__name__
