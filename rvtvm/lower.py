@@ -142,6 +142,13 @@ class _GraphBuilder:
                 self.bound[var] = self.call_tir(value)
                 return
             name = op.name if isinstance(op, tvm.ir.Op) else getattr(op, "name_hint", str(op))
+            if name in ("relax.call_pure_packed", "relax.call_packed") and value.args:
+                # Legalization sent the operator to a host runtime function, e.g. relax.run.unique.
+                symbol = getattr(value.args[0], "global_symbol", "")
+                raise ModelError(
+                    f"unsupported operator: {symbol.rsplit('.', 1)[-1]} (TVM lowers it to the host runtime "
+                    f"function {symbol}, which has no bare-metal C implementation)"
+                )
             if name.startswith("relax."):
                 name = name[len("relax.") :]
             raise ModelError(f"unsupported operator: {name} (no lowering to C for it)")

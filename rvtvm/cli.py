@@ -1,0 +1,183 @@
+"""The `rvtvm` command line, mirroring `tvmc micro`:
+
+    rvtvm compile MODEL -o model.tar
+    rvtvm project create DIR --mlf model.tar --board qemu_riscv32 [-o key=value ...]
+    rvtvm project build DIR
+    rvtvm project flash DIR
+    rvtvm run DIR   --input NAME=file.npy ... [--output out.npz]
+    rvtvm run MODEL --board qemu_riscv32 --input ... [--output out.npz]
+
+Every failure is one line on stderr and exit status 1 (130 on Ctrl-C); --verbose adds the
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError, RvtvmError
+
+
+def _progress(msg: str) -> None:
+    print(f"[rvtvm] {msg}", file=sys.stderr, flush=True)
+
+
+def _option(text: str) -> tuple[str, object]:
+    if "=" not in text:
+        raise argparse.ArgumentTypeError(f"option '{text}' must look like key=value")
+    key, value = text.split("=", 1)
+    low = value.lower()
+    if low in ("true", "false"):
+        return key, low == "true"
+    try:
+        return key, int(value, 0)
+    except ValueError:
+        return key, value
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="rvtvm", description="TVM models as bare-metal RISC-V firmware")
+    p.add_argument("-v", "--verbose", action="store_true", help="show tracebacks and build output")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    c = sub.add_parser("compile", help="compile a model into a Model Library Format tar")
+    c.add_argument("model", help="an .onnx file")
+    c.add_argument("-o", "--output", required=True, help="the .tar to write")
+    c.add_argument("--name", default="default", help="model name in the generated C (default: default)")
+
+    proj = sub.add_parser("project", help="create, build and flash firmware projects")
+    psub = proj.add_subparsers(dest="project_command", required=True)
+    pc = psub.add_parser("create", help="generate a project from a template and an MLF tar")
+    pc.add_argument("dir")
+    pc.add_argument("--mlf", required=True, help="Model Library Format tar from `rvtvm compile`")
+    pc.add_argument("--board", default="qemu_riscv32")
+    pc.add_argument("--project-type", default="aot_standalone")
+    for name, help_text in (("build", "build the firmware"), ("flash", "boot the firmware and check that it answers")):
+        q = psub.add_parser(name, help=help_text)
+        q.add_argument("dir")
+    for q in psub.choices.values():
+        q.add_argument("-o", "--option", dest="options", action="append", type=_option, default=[], metavar="KEY=VALUE", help="a project option (repeatable)")
+
+    r = sub.add_parser("run", help="run inputs through a built project, or through a model end to end")
+    r.add_argument("target", help="a project directory, or a model file (compiled and built in a temp dir)")
+    r.add_argument("--input", "-i", dest="inputs", action="append", default=[], metavar="NAME=FILE.npy", help="an input tensor (repeatable); a .npz gives all inputs")
+    r.add_argument("--output", help="write the outputs to this .npz")
+    r.add_argument("--board", default="qemu_riscv32", help="board when TARGET is a model")
+    r.add_argument("-o", "--option", dest="options", action="append", type=_option, default=[], metavar="KEY=VALUE")
+    r.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the firmware per step (default 60)")
+    return p
+
+
+def _load_inputs(specs: list[str]) -> dict[str, np.ndarray]:
+    inputs: dict[str, np.ndarray] = {}
+    for spec in specs:
+        if "=" in spec:
+            name, path = spec.split("=", 1)
+        else:
+            name, path = None, spec
+        try:
+            data = np.load(path, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise InputError(f"cannot read input file {path}: {exc}") from None
+        if isinstance(data, np.lib.npyio.NpzFile):
+            if name is not None:
+                raise InputError(f"{path} is an .npz; give it without NAME= to load every array in it")
+            inputs.update({k: data[k] for k in data.files})
+        else:
+            if name is None:
+                raise InputError(f"give the input's name: --input NAME={path}")
+            inputs[name] = data
+    return inputs
+
+
+def _print_result(result, elapsed: float) -> None:
+    for name, value in result.outputs.items():
+        with np.printoptions(threshold=64, precision=6, suppress=True):
+            print(f"{name}: {value.dtype}{list(value.shape)}\n{value}")
+    print(f"cycles: {result.cycles}  instret: {result.instret}  (wall {elapsed:.2f} s)")
+
+
+def _cmd_run(args, log) -> None:
+    from . import api
+    from .compiler import read_metadata
+
+    inputs = _load_inputs(args.inputs)
+    target = Path(args.target)
+    options = dict(args.options)
+    start = time.monotonic()
+    if target.is_dir():
+        if not (target / "microtvm_api_server.py").is_file():
+            raise RvtvmError(f"{target} is not an rvtvm project; create one with `rvtvm project create`")
+        metadata = read_metadata(target / "model.tar")
+        _require_inputs(metadata, inputs)
+        [result] = api.run(target, [inputs], options=options, timeout_sec=args.timeout, log=log)
+    else:
+        with tempfile.TemporaryDirectory(prefix="rvtvm-run-") as tmp:
+            compiled = api.compile_model(target, Path(tmp) / "model.tar", log=log)
+            _require_inputs(compiled.metadata, inputs)
+            api.create_project(Path(tmp) / "project", compiled.path, board=args.board, options=options, log=log)
+            api.build(Path(tmp) / "project", log=log)
+            [result] = api.run(Path(tmp) / "project", [inputs], timeout_sec=args.timeout, log=log)
+    _print_result(result, time.monotonic() - start)
+    if args.output:
+        np.savez(args.output, **result.outputs)
+        log(f"wrote {args.output}")
+
+
+def _require_inputs(metadata: dict, inputs: dict) -> None:
+    if not inputs:
+        want = ", ".join(f"{p['name']} ({p['dtype']}{p['shape']})" for p in metadata["inputs"])
+        raise InputError(f"no inputs given; pass --input NAME=FILE.npy for each of: {want}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    log = _progress
+    try:
+        from . import api
+
+        if args.command == "compile":
+            result = api.compile_model(args.model, args.output, model_name=args.name, log=log)
+            mem = result.metadata["memory"]
+            print(f"{args.output}: arena {mem['arena_bytes']} bytes (naive {mem['naive_bytes']}), constants {mem['constant_bytes']} bytes, {len(result.metadata['operators'])} operators, {result.seconds:.1f} s")
+        elif args.command == "project":
+            options = dict(args.options)
+            if args.project_command == "create":
+                if args.verbose:
+                    options.setdefault("verbose", True)
+                api.create_project(args.dir, args.mlf, board=args.board, project_type=args.project_type, options=options, log=log)
+                print(f"created {args.dir}")
+            elif args.project_command == "build":
+                api.build(args.dir, options=options, log=log)
+                print(f"built {Path(args.dir) / 'build' / 'firmware.elf'}")
+            else:
+                name = api.flash(args.dir, options=options, log=log)
+                print(f"flashed {args.dir}: the firmware booted and answered with model '{name}'")
+        else:
+            _cmd_run(args, log)
+        return 0
+    except KeyboardInterrupt:
+        print("rvtvm: interrupted", file=sys.stderr)
+        return 130
+    except RvtvmError as exc:
+        if args.verbose:
+            traceback.print_exc()
+        print(f"rvtvm: error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a bug in rvtvm or TVM: still one line, details on request
+        if args.verbose:
+            traceback.print_exc()
+        detail = str(exc).strip().splitlines()
+        print(f"rvtvm: internal error: {type(exc).__name__}: {detail[-1] if detail else ''} (rerun with --verbose for the traceback)", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

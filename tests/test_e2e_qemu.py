@@ -1,0 +1,79 @@
+"""End to end on QEMU riscv32: compile, generate, build, boot, run several inputs through one
+boot, and compare with host TVM (llvm): bit-exact for integer models, 1e-5 relative for float."""
+
+import numpy as np
+import pytest
+
+import rvtvm
+from rvtvm import examples
+from rvtvm.host_reference import run_on_host
+
+from .conftest import require_tools
+
+pytestmark = pytest.mark.qemu
+
+N_INPUTS = 3
+
+
+def _compile_and_build(model, tmp_path):
+    compiled = rvtvm.compile_model(model, tmp_path / "model.tar")
+    project = rvtvm.create_project(tmp_path / "project", compiled.path, board="qemu_riscv32")
+    rvtvm.build(project)
+    return compiled, project
+
+
+@pytest.mark.parametrize(
+    "name, exact",
+    [("int_mlp", True), ("conv_relu_dense", False), ("onnx_cnn", False)],
+)
+def test_model_matches_host_tvm(name, exact, tmp_path):
+    require_tools("riscv64-unknown-elf-gcc", "qemu-system-riscv32", "make")
+    model = examples.write_onnx_cnn(tmp_path / "cnn.onnx") if name == "onnx_cnn" else examples.EXAMPLES[name]()
+    compiled, project = _compile_and_build(model, tmp_path)
+    inputs = [examples.random_inputs(compiled.metadata, seed=s) for s in range(N_INPUTS)]
+
+    results = rvtvm.run(project, inputs)
+
+    assert len(results) == N_INPUTS
+    for inp, res in zip(inputs, results):
+        ref = run_on_host(model, compiled.metadata, inp)
+        assert list(res.outputs) == list(ref)
+        for key in ref:
+            got, want = res.outputs[key], ref[key]
+            assert got.dtype == want.dtype and got.shape == want.shape
+            if exact:
+                np.testing.assert_array_equal(got, want)
+            else:
+                np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+        assert res.instret > 1000 and res.cycles > 0
+    # Different inputs give different outputs: the firmware really reads each new input.
+    first = results[0].outputs
+    assert any(not np.array_equal(first[k], results[1].outputs[k]) for k in first)
+    # Same program, same input shapes: QEMU's instruction count is deterministic.
+    if exact:
+        assert len({r.instret for r in results}) == 1
+
+
+def test_cli_end_to_end(tmp_path, run_cli):
+    require_tools("riscv64-unknown-elf-gcc", "qemu-system-riscv32", "make")
+    onnx_path = examples.write_onnx_cnn(tmp_path / "cnn.onnx")
+    mlf, proj = tmp_path / "model.tar", tmp_path / "proj"
+    assert run_cli("compile", onnx_path, "-o", mlf).returncode == 0
+    assert run_cli("project", "create", proj, "--mlf", mlf, "--board", "qemu_riscv32").returncode == 0
+    assert run_cli("project", "build", proj).returncode == 0
+    flashed = run_cli("project", "flash", proj)
+    assert flashed.returncode == 0 and "answered with model 'default'" in flashed.stdout
+
+    x = np.random.default_rng(7).standard_normal((1, 1, 8, 8)).astype("float32")
+    np.save(tmp_path / "x.npy", x)
+    out = tmp_path / "out.npz"
+    ran = run_cli("run", proj, "--input", f"input={tmp_path / 'x.npy'}", "--output", out)
+    assert ran.returncode == 0, ran.stderr
+    assert "instret:" in ran.stdout and "scores" in ran.stdout
+    metadata = rvtvm.compiler.read_metadata(mlf)
+    np.testing.assert_allclose(np.load(out)["scores"], run_on_host(onnx_path, metadata, {"input": x})["scores"], rtol=1e-5, atol=1e-6)
+
+    # The one-shot form: model in, outputs out, everything in a temporary directory.
+    oneshot = run_cli("run", onnx_path, "--board", "qemu_riscv32", "--input", f"input={tmp_path / 'x.npy'}", "--output", tmp_path / "out2.npz")
+    assert oneshot.returncode == 0, oneshot.stderr
+    np.testing.assert_array_equal(np.load(tmp_path / "out2.npz")["scores"], np.load(out)["scores"])
