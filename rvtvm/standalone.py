@@ -176,10 +176,5 @@ def check_inputs(metadata: dict, inputs) -> list[np.ndarray]:
 
 
 def _exit_status(exc: RvtvmError) -> int | None:
-    data = getattr(exc, "data", None)
-    if isinstance(data, dict):
-        for key in ("exit_status", "returncode", "status"):
-            if isinstance(data.get(key), int):
-                return data[key]
-    m = re.search(r"status (-?\d+)", str(exc) + " " + str(data))
-    return int(m.group(1)) if m else None
+    status = getattr(exc, "exit_status", None)
+    return status if isinstance(status, int) else None

@@ -28,6 +28,7 @@ def _read_constants(path: Path) -> dict[str, int]:
 C = _read_constants(WIRE_H)
 ERROR_NAMES = {v: k for k, v in C.items() if k.startswith("ERR_")}
 MAX_LOG_BYTES = 64 * 1024
+POLL_SEC = 0.25
 
 
 def encode_frame(msg_type: int, payload: bytes = b"") -> bytes:
@@ -44,7 +45,8 @@ class Frame:
 class FrameReader:
     """Pulls frames out of a byte stream, keeping the text between them as the device log.
 
-    `read(n, timeout_sec)` returns 1..n bytes or raises on timeout or a closed transport."""
+    `read(n, timeout_sec)` returns 1..n bytes, raises TimeoutError when nothing arrived in time,
+    or raises anything else for a transport that is gone."""
 
     def __init__(self, read: Callable[[int, float], bytes]):
         self._read = read
@@ -52,10 +54,17 @@ class FrameReader:
         self.log = bytearray()
 
     def _fill(self, deadline: float) -> None:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError
-        self._buf += self._read(65536, remaining)
+        # Poll in short slices: the Project API server is single-threaded, and a long read
+        # would hold off a close_transport (Ctrl-C) until it timed out.
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError
+            try:
+                self._buf += self._read(65536, min(remaining, POLL_SEC))
+                return
+            except TimeoutError:
+                continue
 
     def read_frame(self, timeout_sec: float) -> Frame:
         deadline = time.monotonic() + timeout_sec
