@@ -7,7 +7,10 @@
  * the arena with tensors that are dead at that point.
  *
  * rvtvm_workspace_set(base, size) makes [base, base + size) the current window and forgets any
- * earlier allocations. Allocations are 16-byte aligned. An allocation that does not fit returns
+ * earlier allocations. rvtvm_workspace_set(NULL, 0) selects the general pool instead: a static
+ * buffer of RVTVM_WORKSPACE_POOL_BYTES (a build define, from the workspace_size_bytes project
+ * option; 0 when not given) for operators called outside the executor, e.g. host-driven calls.
+ * The general pool is also the window at boot. Allocations are 16-byte aligned. An allocation that does not fit returns
  * NULL (the generated code then fails with -1) and records RVTVM_ERR_WORKSPACE_EXHAUSTED; a free
  * that is not the most recent allocation records RVTVM_ERR_WORKSPACE_ORDER.
  */

@@ -1,0 +1,37 @@
+/* UART log text on top of the board layer (see rvtvm/log.h). */
+#include "rvtvm/log.h"
+
+#include "rvtvm/board.h"
+#include "rvtvm/text.h"
+
+static void write_chars(const char* chars, uint32_t count) {
+  for (uint32_t i = 0; i < count; ++i) {
+    uint8_t byte = (uint8_t)chars[i];
+    /* Bytes >= 0x80 could be taken for a frame start (MAGIC0 is 0xA5) by the host. */
+    rvtvm_board_uart_write_byte(byte < 0x80u ? byte : (uint8_t)'?');
+  }
+}
+
+void rvtvm_log_str(const char* text) {
+  while (*text != '\0') {
+    write_chars(text, 1);
+    ++text;
+  }
+}
+
+void rvtvm_log_hex_u32(uint32_t value) {
+  char digits[RVTVM_TEXT_HEX_U32_CHARS];
+  write_chars(digits, rvtvm_format_hex_u32(digits, value));
+}
+
+void rvtvm_log_dec_u32(uint32_t value) {
+  char digits[RVTVM_TEXT_DEC_U32_CHARS];
+  write_chars(digits, rvtvm_format_dec_u32(digits, value));
+}
+
+void rvtvm_log_dec_i32(int32_t value) {
+  char digits[RVTVM_TEXT_DEC_I32_CHARS];
+  write_chars(digits, rvtvm_format_dec_i32(digits, value));
+}
+
+void rvtvm_log_end_line(void) { rvtvm_board_uart_write_byte((uint8_t)'\n'); }
