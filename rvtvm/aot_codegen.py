@@ -226,8 +226,8 @@ def generate_executor(
         "    result.v_int64 = 0;",
         "    rvtvm_workspace_set(&tvmgen_arena[step->workspace_offset], step->workspace_size);",
         "    int32_t status = step->fn(0, packed, step->num_args, &result);",
+        "    if (status != 0) return status;  /* window kept: its error is part of the report */",
         "    rvtvm_workspace_set(0, 0);",
-        "    if (status != 0) return status;",
         "  }",
     ]
     for src, dst in graph.output_copies:

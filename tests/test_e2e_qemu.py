@@ -78,3 +78,20 @@ def test_cli_end_to_end(tmp_path, run_cli):
     oneshot = run_cli("run", onnx_path, "--board", "qemu_riscv32", "--input", f"input={tmp_path / 'x.npy'}", "--output", tmp_path / "out2.npz")
     assert oneshot.returncode == 0, oneshot.stderr
     np.testing.assert_array_equal(np.load(tmp_path / "out2.npz")["scores"], np.load(out)["scores"])
+
+
+def test_workspace_size_option_reserves_the_general_pool(tmp_path):
+    require_tools("riscv64-unknown-elf-gcc", "qemu-system-riscv32", "make")
+    from rvtvm import process
+
+    # conv_relu_dense has operator scratch, so the workspace code (and the pool) is linked in.
+    compiled = rvtvm.compile_model(examples.conv_relu_dense(), tmp_path / "model.tar")
+    project = rvtvm.create_project(tmp_path / "project", compiled.path, options={"workspace_size_bytes": 16384})
+    rvtvm.build(project)
+    nm = process.run(["riscv64-unknown-elf-nm", "-S", str(project / "build" / "firmware.elf")], 60)
+    pools = [line.split() for line in nm.stdout.splitlines() if line.endswith(" general_pool")]
+    assert pools and int(pools[0][1], 16) == 16384, nm.stdout
+    inputs = examples.random_inputs(compiled.metadata)
+    [result] = rvtvm.run(project, [inputs])
+    want = run_on_host(examples.conv_relu_dense(), compiled.metadata, inputs)["output0"]
+    np.testing.assert_allclose(result.outputs["output0"], want, rtol=1e-5, atol=1e-6)
