@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from .compiler import CompiledModel, compile_model, read_metadata
-from .standalone import RunResult, StandaloneSession
+from .standalone import RunResult, StandaloneSession, check_inputs
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_DIR = REPO_ROOT / "project_template"
@@ -118,6 +118,8 @@ def run_model(
             workdir = stack.enter_context(tempfile.TemporaryDirectory(prefix="rvtvm-"))
         workdir = Path(workdir)
         compiled = compile_model(model, workdir / "model.tar", log=log)
+        for inp in inputs:  # refuse bad inputs before the slow build, not after it
+            check_inputs(compiled.metadata, inp)
         project = workdir / "project"
         create_project(project, compiled.path, board=board, options=options, log=log)
         build(project, log=log)

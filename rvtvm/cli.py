@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -115,16 +114,10 @@ def _cmd_run(args, log) -> None:
     if target.is_dir():
         if not (target / "microtvm_api_server.py").is_file():
             raise RvtvmError(f"{target} is not an rvtvm project; create one with `rvtvm project create`")
-        metadata = read_metadata(target / "model.tar")
-        _require_inputs(metadata, inputs)
+        _require_inputs(read_metadata(target / "model.tar"), inputs)
         [result] = api.run(target, [inputs], options=options, timeout_sec=args.timeout, log=log)
     else:
-        with tempfile.TemporaryDirectory(prefix="rvtvm-run-") as tmp:
-            compiled = api.compile_model(target, Path(tmp) / "model.tar", log=log)
-            _require_inputs(compiled.metadata, inputs)
-            api.create_project(Path(tmp) / "project", compiled.path, board=args.board, options=options, log=log)
-            api.build(Path(tmp) / "project", log=log)
-            [result] = api.run(Path(tmp) / "project", [inputs], timeout_sec=args.timeout, log=log)
+        _, [result] = api.run_model(target, [inputs], board=args.board, options=options, timeout_sec=args.timeout, log=log)
     _print_result(result, time.monotonic() - start)
     if args.output:
         np.savez(args.output, **result.outputs)

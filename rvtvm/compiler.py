@@ -33,7 +33,7 @@ from pathlib import Path
 import tvm
 
 from . import aot_codegen
-from .arena import Buffer, plan_arena
+from .arena import Buffer, align_up, plan_arena
 from .errors import ModelError
 from .frontend import load_model
 from .lower import ARENA, extract_graph, lower_relax, tir_functions
@@ -131,8 +131,6 @@ def operator_workspace_bytes(c_source: str) -> dict[str, int]:
 
     Allocations inside one operator nest, so the sum (each rounded up to the runtime's
     alignment) is enough; the runtime refuses, rather than corrupts, if it ever is not."""
-    from .arena import align_up
-
     needs: dict[str, int] = {}
     parts = re.split(r"^TVM_DLL int32_t __tvm_ffi_(\w+)\(void\* self_handle[^)]*\) \{$", c_source, flags=re.M)
     for name, body in zip(parts[1::2], parts[2::2]):

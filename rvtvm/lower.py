@@ -109,7 +109,7 @@ class _GraphBuilder:
         if key not in self.const_ids:
             value = const.value.numpy()
             tid = self.new_tensor(CONST, value.shape, str(value.dtype), "c", value=value)
-            self.graph.tensors[tid].index = sum(t.kind == CONST for t in self.graph.tensors.values()) - 1
+            self.graph.tensors[tid].index = len(self.const_ids)
             self.const_ids[key] = tid
         return self.const_ids[key]
 
