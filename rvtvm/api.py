@@ -104,20 +104,27 @@ def run(
 
 def run_model(
     model,
-    inputs: list,
+    inputs: "list | None",
     *,
     board: str = DEFAULT_BOARD,
     options: dict | None = None,
     workdir: "str | os.PathLike | None" = None,
     timeout_sec: float = 60.0,
+    seed: int = 0,
     log: Log = _quiet,
 ) -> tuple[CompiledModel, list[RunResult]]:
-    """compile + create + build + run, in `workdir` or a temporary directory."""
+    """compile + create + build + run, in `workdir` or a temporary directory. `inputs=None`
+    runs one set of random inputs drawn with `seed` (examples.random_inputs)."""
     with contextlib.ExitStack() as stack:
         if workdir is None:
             workdir = stack.enter_context(tempfile.TemporaryDirectory(prefix="rvtvm-"))
         workdir = Path(workdir)
         compiled = compile_model(model, workdir / "model.tar", log=log)
+        if inputs is None:
+            from .examples import random_inputs
+
+            log(f"no inputs given: running one set of random inputs (seed {seed})")
+            inputs = [random_inputs(compiled.metadata, seed=seed)]
         for inp in inputs:  # refuse bad inputs before the slow build, not after it
             check_inputs(compiled.metadata, inp)
         project = workdir / "project"

@@ -47,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     c = sub.add_parser("compile", help="compile a model into a Model Library Format tar")
-    c.add_argument("model", help="an .onnx file")
+    c.add_argument("model", help="a .tflite (int8) or .onnx file")
     c.add_argument("-o", "--output", required=True, help="the .tar to write")
     c.add_argument("--name", default="default", help="model name in the generated C (default: default)")
 
@@ -71,6 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--board", default="qemu_riscv32", help="board when TARGET is a model")
     r.add_argument("-o", "--option", dest="options", action="append", type=_option, default=[], metavar="KEY=VALUE")
     r.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the firmware per step (default 60)")
+    r.add_argument("--seed", type=int, default=0, help="seed of the random inputs used when no --input is given (default 0)")
     return p
 
 
@@ -114,20 +115,23 @@ def _cmd_run(args, log) -> None:
     if target.is_dir():
         if not (target / "microtvm_api_server.py").is_file():
             raise RvtvmError(f"{target} is not an rvtvm project; create one with `rvtvm project create`")
-        _require_inputs(read_metadata(target / "model.tar"), inputs)
+        if not inputs:
+            inputs = _random_inputs(read_metadata(target / "model.tar"), args.seed, log)
         [result] = api.run(target, [inputs], options=options, timeout_sec=args.timeout, log=log)
     else:
-        _, [result] = api.run_model(target, [inputs], board=args.board, options=options, timeout_sec=args.timeout, log=log)
+        _, [result] = api.run_model(target, [inputs] if inputs else None, board=args.board, options=options,
+                                    timeout_sec=args.timeout, seed=args.seed, log=log)
     _print_result(result, time.monotonic() - start)
     if args.output:
         np.savez(args.output, **result.outputs)
         log(f"wrote {args.output}")
 
 
-def _require_inputs(metadata: dict, inputs: dict) -> None:
-    if not inputs:
-        want = ", ".join(f"{p['name']} ({p['dtype']}{p['shape']})" for p in metadata["inputs"])
-        raise InputError(f"no inputs given; pass --input NAME=FILE.npy for each of: {want}")
+def _random_inputs(metadata: dict, seed: int, log) -> dict:
+    from .examples import random_inputs
+
+    log(f"no inputs given: running one set of random inputs (seed {seed})")
+    return random_inputs(metadata, seed=seed)
 
 
 def main(argv: list[str] | None = None) -> int:

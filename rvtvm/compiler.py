@@ -15,7 +15,8 @@ metadata.json:
      "inputs" / "outputs": [{"name", "c_name", "shape", "dtype", "nbytes", "quantization"}],
      "memory": {"arena_bytes", "naive_bytes", "constant_bytes", "io_bytes", "workspace_bytes"},
      "operators": [{"name", "calls", "workspace_bytes"}]}
-`arena_bytes` is the planned arena (tensors and operator scratch), `naive_bytes` the same
+`quantization` is {"scale", "zero_point"} for an int8 port of a TFLite model (real value =
+scale * (q - zero_point)), else null. `arena_bytes` is the planned arena (tensors and operator scratch), `naive_bytes` the same
 buffers laid end to end, `workspace_bytes` the largest scratch a single operator needs.
 """
 
@@ -34,9 +35,9 @@ import tvm
 
 from . import aot_codegen
 from .arena import Buffer, align_up, plan_arena
-from .errors import ModelError
+from .errors import TVM_ERRORS, ModelError
 from .frontend import load_model
-from .lower import ARENA, extract_graph, lower_relax, tir_functions
+from .lower import ARENA, INPUT, OUTPUT, extract_graph, lower_relax, tir_functions
 
 MLF_VERSION = 1
 
@@ -64,7 +65,7 @@ def compile_model(
     model_name: str = "default",
     log=None,
 ) -> CompiledModel:
-    """Compile `model` (an .onnx path or a Relax IRModule) into a Model Library Format tar."""
+    """Compile `model` (a .tflite or .onnx path, or a Relax IRModule) into a Model Library Format tar."""
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", model_name):
         raise ModelError(f"model name '{model_name}' is not a C identifier")
     say = log or (lambda msg: None)
@@ -75,14 +76,14 @@ def compile_model(
     say("lowering Relax to TIR")
     try:
         lowered = lower_relax(loaded.mod)
-    except tvm.TVMError as exc:
+    except TVM_ERRORS as exc:
         raise ModelError(f"TVM could not lower the model: {_first_line(exc)}") from exc
     graph = extract_graph(lowered, loaded.output_names)
 
     say(f"generating C for {len(graph.steps)} operator calls")
     try:
         lib_c = tvm.compile(tir_functions(lowered), target="c").mod.inspect_source()
-    except tvm.TVMError as exc:
+    except TVM_ERRORS as exc:
         raise ModelError(f"TVM could not generate C: {_first_line(exc)}") from exc
     workspace = operator_workspace_bytes(lib_c)
 
@@ -95,9 +96,10 @@ def compile_model(
     out_names = loaded.output_names or [f"output{i}" for i in range(len(graph.outputs))]
     outputs = [_port(graph, tid, out_names[i], taken) for i, tid in enumerate(graph.outputs)]
 
-    header = aot_codegen.generate_header(model_name, inputs, outputs, plan.size)
+    slots = [plan.offsets[tid] for tid in graph.inputs], [plan.offsets[tid] for tid in graph.outputs]
+    header = aot_codegen.generate_header(model_name, inputs, outputs, plan.size, *slots)
     executor = aot_codegen.generate_executor(model_name, graph, plan, workspace, inputs, outputs)
-    metadata = _metadata(model_name, graph, plan, workspace, inputs, outputs)
+    metadata = _metadata(model_name, graph, plan, workspace, inputs, outputs, loaded.quantization)
 
     files = {
         "metadata.json": json.dumps(metadata, indent=2).encode(),
@@ -146,14 +148,26 @@ def operator_workspace_bytes(c_source: str) -> dict[str, int]:
 
 def _lifetimes(graph, workspace: dict[str, int]) -> list[Buffer]:
     """Arena tensors live from the step that writes them to the last step that reads them;
-    each operator's scratch lives for its own step only."""
+    each operator's scratch lives for its own step only. Model inputs and outputs have slots in
+    the arena too (copied in before the first step, out after the last, unless the caller works
+    in place): an input lives from the start to its last reader, an output from its writer to
+    the end. Step n (one past the last) stands for the copies at the end."""
+    end = len(graph.steps)
     first: dict[str, int] = {}
     last: dict[str, int] = {}
+    for tid in graph.inputs:
+        first[tid] = last[tid] = 0
     for i, step in enumerate(graph.steps):
         for tid in step.args:
-            if graph.tensors[tid].kind == ARENA:
+            if graph.tensors[tid].kind in (ARENA, INPUT, OUTPUT):
                 first.setdefault(tid, i)
                 last[tid] = i
+    for tid in graph.outputs:
+        first.setdefault(tid, end)
+        last[tid] = end
+    for src, _ in graph.output_copies:
+        if src in first:
+            last[src] = end
     buffers = [Buffer(tid, graph.tensors[tid].nbytes, first[tid], last[tid]) for tid in first]
     for i, step in enumerate(graph.steps):
         if workspace.get(step.func):
@@ -166,9 +180,10 @@ def _port(graph, tid: str, name: str, taken: set[str]) -> aot_codegen.Port:
     return aot_codegen.Port(name, aot_codegen.c_identifier(name, taken), t.shape, t.dtype, t.nbytes)
 
 
-def _metadata(name, graph, plan, workspace, inputs, outputs) -> dict:
+def _metadata(name, graph, plan, workspace, inputs, outputs, quantization: dict) -> dict:
     def port(p):
-        return {"name": p.name, "c_name": p.c_name, "shape": list(p.shape), "dtype": p.dtype, "nbytes": p.nbytes, "quantization": None}
+        return {"name": p.name, "c_name": p.c_name, "shape": list(p.shape), "dtype": p.dtype, "nbytes": p.nbytes,
+                "quantization": quantization.get(p.name)}
 
     calls: dict[str, int] = {}
     for step in graph.steps:

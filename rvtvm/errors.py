@@ -21,3 +21,8 @@ class InputError(RvtvmError):
 
 class FirmwareError(RvtvmError):
     """The firmware reported an error, trapped, or the emulator died or never answered."""
+
+
+# What TVM raises across its FFI: tvm_ffi maps C++ errors onto these built-ins (InternalError is
+# a RuntimeError). TVM 0.27 has no common base class such as the old tvm.TVMError.
+TVM_ERRORS = (RuntimeError, ValueError, TypeError)

@@ -1,9 +1,10 @@
-"""Read a model into a Relax IRModule: an IRModule given from Python, or an ONNX file."""
+"""Read a model into a Relax IRModule: an IRModule given from Python, an ONNX file, or an int8
+TFLite file (rvtvm.tflite, bit-exact with TFLite Micro)."""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import tvm
@@ -16,6 +17,8 @@ class LoadedModel:
     mod: tvm.IRModule
     input_names: list[str]
     output_names: list[str] | None  # None: the frontend does not name outputs
+    # Port name -> {"scale", "zero_point"} for quantized inputs and outputs (TFLite models).
+    quantization: dict[str, dict] = field(default_factory=dict)
 
 
 def load_model(model: "str | os.PathLike | tvm.IRModule") -> LoadedModel:
@@ -27,7 +30,12 @@ def load_model(model: "str | os.PathLike | tvm.IRModule") -> LoadedModel:
     suffix = path.suffix.lower()
     if suffix == ".onnx":
         return _from_onnx(path)
-    raise ModelError(f"unknown model format '{suffix}' for {path}; rvtvm reads .onnx files or a Relax IRModule")
+    if suffix == ".tflite":
+        from .tflite.importer import from_tflite
+
+        imported = from_tflite(path)
+        return LoadedModel(imported.mod, imported.input_names, imported.output_names, imported.quantization)
+    raise ModelError(f"unknown model format '{suffix}' for {path}; rvtvm reads .tflite and .onnx files or a Relax IRModule")
 
 
 def _from_relax(mod: tvm.IRModule) -> LoadedModel:

@@ -14,8 +14,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import tvm
 from tvm import relax
+from tvm.relax.transform import FusionPattern
 
 from .errors import ModelError
+from .schedule import schedule_operators
 
 # Tensor kinds: where a tensor's bytes live on the device.
 INPUT, OUTPUT, CONST, ARENA = "input", "output", "const", "arena"
@@ -56,9 +58,11 @@ class Graph:
 
 
 def lower_relax(mod: tvm.IRModule) -> tvm.IRModule:
-    """Legalize every Relax operator to TIR and fuse neighbours into single operators."""
+    """Legalize every Relax operator to TIR, fuse neighbours into single operators and give the
+    fused operators rvtvm's default CPU schedule."""
     seq = tvm.ir.transform.Sequential(
         [
+            relax.transform.FuseOpsByPattern(quantized_unit_patterns(mod), bind_constants=False),
             relax.transform.DecomposeOpsForInference(),
             relax.transform.LegalizeOps(),
             relax.transform.AnnotateTIROpPattern(),
@@ -69,7 +73,32 @@ def lower_relax(mod: tvm.IRModule) -> tvm.IRModule:
         ]
     )
     with tvm.transform.PassContext(opt_level=3):
-        return seq(mod)
+        return schedule_operators(seq(mod))
+
+
+def quantized_unit_patterns(mod: tvm.IRModule) -> list:
+    """The int8 units the TFLite importer emits, so that each becomes one operator:
+    [pad] -> conv2d | matmul -> call_tir(requantize). (FuseOps alone leaves the pad apart, which
+    costs a whole padded copy of the input.)"""
+    from tvm.relax.dpl import GlobalVarPattern, TuplePattern, is_op, wildcard
+
+    def requantize_of(acc, n_params):
+        return is_op("relax.call_tir")(GlobalVarPattern(), TuplePattern([acc] + [wildcard() for _ in range(n_params)]))
+
+    def is_requantize(context) -> bool:
+        call = context.matched_expr
+        gv = call.args[0]
+        func = mod.functions.get(gv) if isinstance(gv, tvm.ir.GlobalVar) else None
+        return func is not None and func.attrs is not None and func.attrs.get("rvtvm.kernel") == "requantize"
+
+    x = wildcard()
+    conv = is_op("relax.nn.conv2d")(is_op("relax.nn.pad")(x) | x, wildcard())
+    dense = is_op("relax.matmul")(wildcard(), wildcard())
+    patterns = []
+    for name, acc in (("rvtvm.qconv2d", conv), ("rvtvm.qdense", dense)):
+        for n_params in (1, 3):  # bias; or bias, per-channel multipliers and shifts
+            patterns.append(FusionPattern(name, requantize_of(acc, n_params), {}, is_requantize))
+    return patterns
 
 
 def tir_functions(mod: tvm.IRModule) -> tvm.IRModule:
