@@ -1,5 +1,6 @@
 """Fixtures and helpers shared by the host tests."""
 
+import contextlib
 import os
 import shutil
 import sys
@@ -25,19 +26,53 @@ def need_tools():
     return require_tools
 
 
-def qemu_pids() -> set[int]:
-    """Every qemu-system-riscv32 process on the machine (orphans included, unlike descendants)."""
-    pids = set()
+def _become_subreaper() -> None:
+    """Orphans of this test run (an emulator whose parent died) are re-parented to this process
+    rather than to init, so the leak check can look at our descendants only and is not fooled
+    by QEMUs that other jobs on the machine run."""
+    import ctypes
+
+    PR_SET_CHILD_SUBREAPER = 36
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+
+
+_become_subreaper()
+
+
+def qemu_pids(reap_orphans: bool = False) -> set[int]:
+    """Every live qemu-system-riscv32 descended from this test process (orphans included).
+    With reap_orphans, also waits for our zombie children: between tests only, when no Popen
+    of ours can still be waiting for one."""
+    me = os.getpid()
+    parents, qemus = {}, set()
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 argv0 = open(f"/proc/{entry}/cmdline", "rb").read().split(b"\0")[0]
-                state = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()[0]
+                fields = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
             except (OSError, IndexError):
                 continue
-            if argv0.endswith(b"qemu-system-riscv32") and state not in ("Z", "X"):
-                pids.add(int(entry))
-    return pids
+            pid, state, parent = int(entry), fields[0], int(fields[1])
+            parents[pid] = parent
+            if not argv0.endswith(b"qemu-system-riscv32") and not (state == "Z" and parent == me):
+                continue
+            if state in ("Z", "X"):
+                if reap_orphans and parent == me:  # adopted as subreaper: nobody else will reap it
+                    with contextlib.suppress(ChildProcessError):
+                        os.waitpid(pid, os.WNOHANG)
+                continue
+            qemus.add(pid)
+
+    def ours(pid: int) -> bool:
+        seen = set()
+        while pid > 1 and pid not in seen:
+            if pid == me:
+                return True
+            seen.add(pid)
+            pid = parents.get(pid, 0)
+        return False
+
+    return {pid for pid in qemus if ours(pid)}
 
 
 @pytest.fixture(autouse=True)
@@ -48,7 +83,7 @@ def no_emulator_left_running():
     deadline = time.monotonic() + 5
     while (qemu_pids() - before) and time.monotonic() < deadline:
         time.sleep(0.05)
-    leaked = qemu_pids() - before
+    leaked = qemu_pids(reap_orphans=True) - before
     assert not leaked, f"QEMU still running after the test: pids {sorted(leaked)}"
 
 
