@@ -1,4 +1,4 @@
-"""Run inputs through aot_standalone firmware and get outputs, cycles and instret back.
+"""Run inputs through aot_standalone firmware and get outputs, cycles, instret and stack use back.
 
 `StandaloneSession` speaks the wire protocol (rvtvm/wire.py) over a board transport: any object
 with `read(n, timeout_sec) -> bytes` and `write(data, timeout_sec)`, such as the Project API
@@ -20,6 +20,10 @@ from .wire import C
 
 _TRAP_RE = re.compile(r"TRAP mcause=(0x[0-9a-fA-F]+) mepc=(0x[0-9a-fA-F]+) mtval=(0x[0-9a-fA-F]+)")
 
+# RESULT payload before the outputs: status, cycles, instret, stack_bytes (wire.h).
+_RESULT_HEADER = struct.Struct("<IQQI")
+assert _RESULT_HEADER.size == C["RESULT_HEADER_BYTES"], "wire.h's RESULT layout changed"
+
 # RISC-V privileged spec, mcause exception codes (interrupt bit clear).
 _MCAUSE = {
     0: "instruction address misaligned",
@@ -39,6 +43,7 @@ class RunResult:
     outputs: dict[str, np.ndarray]
     cycles: int
     instret: int
+    stack_bytes: int  # the firmware's stack high-water mark since boot, measured after this run
 
 
 def describe_trap(log: str) -> str | None:
@@ -124,10 +129,12 @@ class StandaloneSession:
             raise FirmwareError(f"the firmware failed the run: {wire.error_name(code)}" + (f" ({detail})" if detail else ""))
         if frame.type != C["MSG_RESULT"]:
             raise FirmwareError(f"expected RESULT from the firmware, got frame type 0x{frame.type:02x}")
-        status, cycles, instret = struct.unpack_from("<IQQ", frame.payload)
+        if len(frame.payload) < _RESULT_HEADER.size:
+            raise FirmwareError(f"RESULT frame has {len(frame.payload)} bytes, expected at least {_RESULT_HEADER.size}")
+        status, cycles, instret, stack_bytes = _RESULT_HEADER.unpack_from(frame.payload)
         if status != C["OK"]:
             raise FirmwareError(f"the firmware reported status {wire.error_name(status)}")
-        outputs, offset = {}, 20
+        outputs, offset = {}, _RESULT_HEADER.size
         for port in self.metadata["outputs"]:
             n = port["nbytes"]
             data = frame.payload[offset : offset + n]
@@ -135,7 +142,7 @@ class StandaloneSession:
             offset += n
         if offset != len(frame.payload):
             raise FirmwareError(f"RESULT frame has {len(frame.payload)} bytes, expected {offset}")
-        return RunResult(outputs, cycles, instret)
+        return RunResult(outputs, cycles, instret, stack_bytes)
 
     def quit(self) -> None:
         """Ask the firmware to exit through the finisher (status 0)."""

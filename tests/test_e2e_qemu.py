@@ -1,11 +1,14 @@
 """End to end on QEMU riscv32: compile, generate, build, boot, run several inputs through one
 boot, and compare with host TVM (llvm): bit-exact for integer models, 1e-5 relative for float."""
 
+import re
+
 import numpy as np
 import pytest
 
 import rvtvm
 from rvtvm import examples
+from rvtvm.compiler import read_metadata
 from rvtvm.host_reference import run_on_host
 
 from .conftest import require_tools
@@ -71,7 +74,7 @@ def test_cli_end_to_end(tmp_path, run_cli):
     ran = run_cli("run", proj, "--input", f"input={tmp_path / 'x.npy'}", "--output", out)
     assert ran.returncode == 0, ran.stderr
     assert "instret:" in ran.stdout and "scores" in ran.stdout
-    metadata = rvtvm.compiler.read_metadata(mlf)
+    metadata = read_metadata(mlf)
     np.testing.assert_allclose(np.load(out)["scores"], run_on_host(onnx_path, metadata, {"input": x})["scores"], rtol=1e-5, atol=1e-6)
 
     # The one-shot form: model in, outputs out, everything in a temporary directory.
@@ -95,3 +98,27 @@ def test_workspace_size_option_reserves_the_general_pool(tmp_path):
     [result] = rvtvm.run(project, [inputs])
     want = run_on_host(examples.conv_relu_dense(), compiled.metadata, inputs)["output0"]
     np.testing.assert_allclose(result.outputs["output0"], want, rtol=1e-5, atol=1e-6)
+
+
+def test_stack_size_option_and_reported_high_water(tmp_path):
+    """stack_size_bytes sets the ELF's stack reservation; every result carries the stack's
+    high-water mark, which is below the reservation and the same for the same input."""
+    require_tools("riscv64-unknown-elf-gcc", "qemu-system-riscv32", "make")
+    from rvtvm import process
+
+    stack = 8192
+    compiled = rvtvm.compile_model(examples.conv_relu_dense(), tmp_path / "model.tar")
+    project = rvtvm.create_project(tmp_path / "project", compiled.path, options={"stack_size_bytes": stack})
+    rvtvm.build(project)
+    elf = str(project / "build" / "firmware.elf")
+    sections = process.run(["riscv64-unknown-elf-size", "-A", elf], 60).stdout
+    assert re.search(rf"^\.stack_reserve\s+{stack}\s", sections, re.M), sections
+    symbols = dict(reversed(line.split()[::2]) for line in process.run(["riscv64-unknown-elf-nm", elf], 60).stdout.splitlines() if "__rvtvm_stack_" in line)
+    assert int(symbols["__rvtvm_stack_top"], 16) - int(symbols["__rvtvm_stack_bottom"], 16) == stack
+
+    inputs = examples.random_inputs(compiled.metadata)
+    results = rvtvm.run(project, [inputs] * 3)
+    used = [r.stack_bytes for r in results]
+    assert 0 < used[0] < stack, used
+    assert used[1] == used[2] and used[0] <= used[1], used  # since boot: never shrinks
+    np.testing.assert_array_equal(results[0].outputs["output0"], results[2].outputs["output0"])

@@ -4,7 +4,9 @@
  * QUIT -> BYE and exit 0. Anything else gets an ERROR and the firmware keeps serving.
  *
  * Test hooks, compiled in only when defined (EXTRA_CFLAGS): RVTVM_TEST_TRAP_ON_RUN executes an
- * illegal instruction when a RUN arrives; RVTVM_TEST_HANG_ON_RUN spins forever instead.
+ * illegal instruction when a RUN arrives; RVTVM_TEST_HANG_ON_RUN spins forever instead;
+ * RVTVM_TEST_STACK_HOG_ON_RUN=N writes an N-byte local array before each run, to overflow a
+ * small stack reservation.
  */
 #include <stdint.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 #include "rvtvm/frame_decoder.h"
 #include "rvtvm/frame_encoder.h"
 #include "rvtvm/log.h"
+#include "rvtvm/stack.h"
 #include "rvtvm/text.h"
 #include "rvtvm/trap.h"
 #include "rvtvm/tvm_backend.h"
@@ -111,7 +114,7 @@ static void setup(void) {
       sum_or_panic(rvtvm_model_input_bytes, rvtvm_model_num_inputs, "inputs exceed 4 GiB");
   uint32_t outputs =
       sum_or_panic(rvtvm_model_output_bytes, rvtvm_model_num_outputs, "outputs exceed 4 GiB");
-  if (outputs > UINT32_MAX - 20u) {
+  if (outputs > UINT32_MAX - RVTVM_RESULT_HEADER_BYTES) {
     rvtvm_panic("outputs exceed 4 GiB");
   }
   result_output_bytes = outputs;
@@ -134,6 +137,31 @@ static uint64_t measured(uint64_t before, uint64_t after, uint64_t read_cost) {
   return elapsed > read_cost ? elapsed - read_cost : 0;
 }
 
+#ifdef RVTVM_TEST_STACK_HOG_ON_RUN
+/* Stores to every byte of a local array, the deepest first, so that it reaches the guard. */
+static __attribute__((noinline)) uint32_t hog_stack(void) {
+  volatile uint8_t hog[RVTVM_TEST_STACK_HOG_ON_RUN];
+  uint32_t sum = 0;
+  for (uint32_t i = 0; i < sizeof hog; ++i) {
+    hog[i] = (uint8_t)i;
+  }
+  for (uint32_t i = 0; i < sizeof hog; ++i) {
+    sum += hog[i];
+  }
+  return sum;
+}
+#endif
+
+static void report_stack_overflow(void) {
+  char storage[ERROR_DETAIL_CHARS];
+  struct rvtvm_text detail;
+  rvtvm_text_init(&detail, storage, sizeof storage);
+  rvtvm_text_append_str(&detail, "the stack outgrew its ");
+  rvtvm_text_append_dec_u32(&detail, rvtvm_stack_reserved_bytes());
+  rvtvm_text_append_str(&detail, "-byte reservation; raise stack_size_bytes");
+  send_error(RVTVM_ERR_STACK_OVERFLOW, &detail);
+}
+
 static void run_model(void) {
 #ifdef RVTVM_TEST_TRAP_ON_RUN
   __asm__ volatile("unimp");
@@ -142,12 +170,22 @@ static void run_model(void) {
   for (;;) {
   }
 #endif
+#ifdef RVTVM_TEST_STACK_HOG_ON_RUN
+  (void)hog_stack();
+#endif
   uint32_t tvm_errors_before = rvtvm_tvm_error_count();
   struct counters before;
   struct counters after;
   read_counters(&before);
   int32_t run_status = rvtvm_model_run();
   read_counters(&after);
+
+  /* Checked first: after an overflow, nothing else the run reports can be trusted. */
+  if (rvtvm_stack_overflowed()) {
+    report_stack_overflow();
+    return;
+  }
+  uint32_t stack_bytes = rvtvm_stack_high_water_bytes();
 
   if (run_status != 0) {
     char storage[ERROR_DETAIL_CHARS];
@@ -168,12 +206,14 @@ static void run_model(void) {
     return;
   }
 
-  rvtvm_frame_begin(&encoder, RVTVM_MSG_RESULT, 20u + result_output_bytes);
+  rvtvm_frame_begin(&encoder, RVTVM_MSG_RESULT,
+                    RVTVM_RESULT_HEADER_BYTES + result_output_bytes);
   rvtvm_frame_put_u32(&encoder, RVTVM_OK);
   rvtvm_frame_put_u64(&encoder,
                       measured(before.cycles, after.cycles, counter_read_cost.cycles));
   rvtvm_frame_put_u64(&encoder,
                       measured(before.instret, after.instret, counter_read_cost.instret));
+  rvtvm_frame_put_u32(&encoder, stack_bytes);
   for (uint32_t i = 0; i < rvtvm_model_num_outputs; ++i) {
     rvtvm_frame_put(&encoder, rvtvm_model_outputs[i], rvtvm_model_output_bytes[i]);
   }

@@ -1,10 +1,12 @@
 /* Reset and trap entry for a bare-metal rv32 hart in machine mode.
  *
  * _start is linked first at the start of RAM (link.ld), where QEMU's -kernel jumps. It sets gp,
- * sp and the trap vector, copies .data/.tdata from their load address when that differs (ROM
- * boots), zeroes .tbss/.bss, points tp at the TLS block (picolibc keeps errno thread-local), runs
- * main and hands main's return value to the board's exit.
+ * sp and the trap vector, paints the stack reservation for rvtvm/stack.h, copies .data/.tdata
+ * from their load address when that differs (ROM boots), zeroes .tbss/.bss, points tp at the TLS
+ * block (picolibc keeps errno thread-local), runs main and hands main's return value to the
+ * board's exit.
  */
+#include "rvtvm/stack.h"
 #include "rvtvm/wire.h"
 
     /* The build uses -march=rv32imc (picolibc's multilib choice); binutils 2.40 wants Zicsr
@@ -23,6 +25,16 @@ _start:
     la sp, __rvtvm_stack_top
     la t0, rvtvm_trap_entry
     csrw mtvec, t0
+
+    /* Nothing is on the stack yet, so all of [bottom, sp) gets the paint. */
+    la a0, __rvtvm_stack_bottom
+    li t0, RVTVM_STACK_PAINT
+.Lpaint_stack:
+    bgeu a0, sp, .Lstack_painted
+    sw t0, 0(a0)
+    addi a0, a0, 4
+    j .Lpaint_stack
+.Lstack_painted:
 
     la a0, __rvtvm_data_start
     la a1, __rvtvm_data_load_start

@@ -10,8 +10,12 @@
  * Device -> host
  *   HELLO   sent once at boot: u32 wire_version, u32 n_inputs, u32 n_outputs,
  *           u32 input_bytes[n_inputs], u32 output_bytes[n_outputs], model name (no NUL)
- *   RESULT  reply to RUN: u32 status (0), u64 cycles, u64 instret, outputs concatenated
- *   ERROR   reply to a bad frame or a failed run: u32 error code, ASCII detail
+ *   RESULT  reply to RUN: u32 status (0), u64 cycles, u64 instret, u32 stack_bytes, outputs
+ *           concatenated (RVTVM_RESULT_HEADER_BYTES before the outputs). stack_bytes is the
+ *           stack's high-water mark since boot, taken right after this run (rvtvm/stack.h).
+ *   ERROR   reply to a bad frame or a failed run: u32 error code, ASCII detail. A run that
+ *           overflowed the stack reservation gets RVTVM_ERR_STACK_OVERFLOW, and so does every
+ *           run after it: memory below the stack may be corrupt.
  *   BYE     reply to QUIT, sent just before the firmware exits through the finisher
  * Host -> device
  *   RUN     all inputs concatenated in declaration order; length must equal their sum
@@ -20,11 +24,12 @@
 #ifndef RVTVM_WIRE_H_
 #define RVTVM_WIRE_H_
 
-#define RVTVM_WIRE_VERSION 1
+#define RVTVM_WIRE_VERSION 2
 #define RVTVM_FRAME_MAGIC0 0xA5
 #define RVTVM_FRAME_MAGIC1 0x5A
 #define RVTVM_FRAME_HEADER_BYTES 7
 #define RVTVM_FRAME_TRAILER_BYTES 4
+#define RVTVM_RESULT_HEADER_BYTES 24
 
 #define RVTVM_MSG_HELLO 0x48
 #define RVTVM_MSG_RUN 0x52
@@ -42,6 +47,7 @@
 #define RVTVM_ERR_MODEL_RUN 0x0201
 #define RVTVM_ERR_WORKSPACE_EXHAUSTED 0x0301
 #define RVTVM_ERR_WORKSPACE_ORDER 0x0302
+#define RVTVM_ERR_STACK_OVERFLOW 0x0401
 
 /* Finisher exit codes the firmware uses (QEMU's exit status). */
 #define RVTVM_EXIT_OK 0
