@@ -350,9 +350,14 @@ Board = collections.namedtuple(
     ("name", "ram_origin", "ram_length", "stack_bytes", "emulator", "timeouts", "help"),
 )
 
-# Every board. `emulator` is the command that boots build/firmware.elf; {elf} and {uart_socket}
-# are replaced by absolute paths. The emulator must listen on {uart_socket} for the board's UART
-# and hold the guest until a client connects. Its first word is the tool flash requires on PATH.
+# The smallest stack_size_bytes accepted: below this even the firmware's own frames (frame codec,
+# error text) would not fit.
+MIN_STACK_BYTES = 1024
+
+# Every board. `stack_bytes` is its default stack_size_bytes. `emulator` is the command that boots
+# build/firmware.elf; {elf} and {uart_socket} are replaced by absolute paths. The emulator must
+# listen on {uart_socket} for the board's UART and hold the guest until a client connects. Its
+# first word is the tool flash requires on PATH.
 BOARDS = {
     "qemu_riscv32": Board(
         name="qemu_riscv32",
@@ -400,13 +405,22 @@ PROJECT_OPTIONS = (
                   optional=["generate_project"],
                   help="Bytes for the runtime's general workspace pool; must be at least the "
                        "model's memory.workspace_bytes. Default: none (0)."),
+    ProjectOption("stack_size_bytes", default=None, type="int",
+                  optional=["generate_project"],
+                  help="Bytes reserved for the stack at the top of RAM (a multiple of 16, at "
+                       f"least {MIN_STACK_BYTES}); the firmware reports its high-water mark "
+                       "with every result, and a run that outgrows it fails. Default: the "
+                       "board's (" + ", ".join(f"{b.name}: {b.stack_bytes}"
+                                               for b in BOARDS.values()) + ")."),
     ProjectOption("emulator_timeout_sec", default=300, type="int",
                   optional=["flash", "open_transport"],
                   help="The emulator is killed after this many seconds, no matter what."),
 )
 _OPTIONS_BY_NAME = {o.name: o for o in PROJECT_OPTIONS}
 _OPTION_TYPES = {"bool": (bool,), "int": (int,), "str": (str,)}
-_POSITIVE_INT_OPTIONS = {"emulator_timeout_sec": 1, "workspace_size_bytes": 0}  # name -> minimum
+_POSITIVE_INT_OPTIONS = {"emulator_timeout_sec": 1, "workspace_size_bytes": 0,
+                         "stack_size_bytes": MIN_STACK_BYTES}  # name -> minimum
+_MULTIPLE_OPTIONS = {"stack_size_bytes": 16}  # name -> the value must be a multiple of this
 
 
 def resolve_options(method, given, stored=None):
@@ -442,6 +456,9 @@ def _check_option(name, value):
     minimum = _POSITIVE_INT_OPTIONS.get(name)
     if minimum is not None and value < minimum:
         raise ServerError(f"option {name} must be >= {minimum}, got {value}")
+    multiple = _MULTIPLE_OPTIONS.get(name)
+    if multiple is not None and value % multiple:
+        raise ServerError(f"option {name} must be a multiple of {multiple}, got {value}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -451,6 +468,8 @@ def _check_option(name, value):
 _C_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _DTYPE_BYTES = {"int8": 1, "uint8": 1, "bool": 1, "int16": 2, "uint16": 2, "float16": 2,
                 "int32": 4, "uint32": 4, "float32": 4, "int64": 8, "uint64": 8, "float64": 8}
+# Version 2: model inputs and outputs live in arena slots (TVMGEN_<NAME>_INPUT_<C>_OFFSET).
+MLF_VERSION = 2
 _MEMORY_KEYS = ("arena_bytes", "naive_bytes", "constant_bytes", "io_bytes", "workspace_bytes")
 
 
@@ -480,8 +499,9 @@ def load_metadata(model_dir):
         meta = json.loads(path.read_text(encoding="utf-8"))
     except ValueError as exc:
         raise ServerError(f"metadata.json is not valid JSON: {exc}") from None
-    _require(isinstance(meta, dict) and meta.get("version") == 1,
-             f"metadata.json version must be 1, got {meta.get('version')!r}"
+    _require(isinstance(meta, dict) and meta.get("version") == MLF_VERSION,
+             f"metadata.json version must be {MLF_VERSION}, got {meta.get('version')!r}; "
+             "compile the model again with this rvtvm"
              if isinstance(meta, dict) else "metadata.json must be an object")
     _require(_is_identifier(meta.get("model_name")),
              f"metadata.json model_name must be a C identifier, got {meta.get('model_name')!r}")
@@ -528,16 +548,20 @@ def _require(condition, message):
         raise ServerError(message)
 
 
-def check_memory(meta, board, workspace_size_bytes):
+def stack_bytes(board, options):
+    """The stack reservation: stack_size_bytes, else the board's default."""
+    return options["stack_size_bytes"] or board.stack_bytes
+
+
+def check_memory(meta, board, workspace_size_bytes, stack):
     """Refuses a model that can't fit the board, before anything is compiled."""
     mem = meta["memory"]
-    need = mem["arena_bytes"] + mem["constant_bytes"] + mem["io_bytes"] + board.stack_bytes
+    need = mem["arena_bytes"] + mem["constant_bytes"] + stack  # inputs and outputs are in the arena
     if need > board.ram_length:
         raise ServerError(
             f"model does not fit board {board.name}: it needs {need} bytes of RAM "
-            f"(arena {mem['arena_bytes']} + constants {mem['constant_bytes']} + io "
-            f"{mem['io_bytes']} + stack {board.stack_bytes}) but the board has "
-            f"{board.ram_length}")
+            f"(arena {mem['arena_bytes']} + constants {mem['constant_bytes']} + stack {stack}) "
+            f"but the board has {board.ram_length}")
     if workspace_size_bytes is not None and workspace_size_bytes < mem["workspace_bytes"]:
         raise ServerError(
             f"workspace_size_bytes={workspace_size_bytes} is smaller than the model's workspace "
@@ -551,7 +575,7 @@ def board_mk_text(board, options):
         f"PROJECT_TYPE := {options['project_type']}\n",
         f"RAM_ORIGIN := 0x{board.ram_origin:08x}\n",
         f"RAM_LENGTH := {board.ram_length}\n",
-        f"STACK_BYTES := {board.stack_bytes}\n",
+        f"STACK_BYTES := {stack_bytes(board, options)}\n",
         f"WORKSPACE_POOL_BYTES := {options['workspace_size_bytes'] or 0}\n",
     ])
 
@@ -573,20 +597,16 @@ def model_glue_text(meta):
         f"const uint32_t rvtvm_model_num_outputs = {len(meta['outputs'])}u;",
         "",
     ]
+    # The executor keeps every input and output in a slot of its arena (tvmgen_<name>.h): the
+    # firmware receives inputs and sends outputs there, so it needs no buffers of its own.
     buffers = {}
     for kind in ("inputs", "outputs"):
         buffers[kind] = []
-        for index, tensor in enumerate(meta[kind]):
-            buf = f"rvtvm_{kind[:-1]}{index}_{tensor['c_name']}"
-            buffers[kind].append(buf)
-            size_macro = f"{prefix}_{tensor['c_name']}_SIZE".upper()
-            lines += [
-                f"static uint8_t {buf}[{tensor['nbytes']}] __attribute__((aligned(16)));",
-                f"#ifdef {size_macro}",
-                f"_Static_assert(sizeof({buf}) == {size_macro}, "
-                f"\"metadata.json and {prefix}.h disagree on {tensor['c_name']}\");",
-                "#endif",
-            ]
+        for tensor in meta[kind]:
+            macro = f"{prefix}_{kind[:-1]}_{tensor['c_name']}".upper()
+            buffers[kind].append(f"&{prefix}_arena[{macro}_OFFSET]")
+            lines.append(f"_Static_assert({macro}_SIZE == {tensor['nbytes']}u, "
+                         f"\"metadata.json and {prefix}.h disagree on {tensor['c_name']}\");")
         lines.append("")
     for kind in ("inputs", "outputs"):
         sizes = ", ".join(f"{t['nbytes']}u" for t in meta[kind])
@@ -809,7 +829,7 @@ class RvtvmHandler(ProjectAPIHandler):
         if not header.is_file():
             raise ServerError(f"the Model Library Format tar has no executor header "
                               f"codegen/host/include/{header.name}")
-        check_memory(meta, board, options["workspace_size_bytes"])
+        check_memory(meta, board, options["workspace_size_bytes"], stack_bytes(board, options))
         (project_dir / "board.mk").write_text(board_mk_text(board, options))
         (project_dir / "src" / "model_glue.c").write_text(model_glue_text(meta))
 
@@ -890,15 +910,27 @@ class RvtvmHandler(ProjectAPIHandler):
         if self._sock is None:
             if self._emulator is None or not self._emulator.running():
                 self._start_emulator(options)
+            self._sock = self._connect_uart()
+        return BOARDS[options["board"]].timeouts
+
+    def _connect_uart(self):
+        # The socket file appears at bind(), before the emulator's listen(): until then connect()
+        # is refused, so retry for a while (a loaded machine makes that window visible).
+        deadline = time.monotonic() + SOCKET_WAIT_SEC
+        while True:
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             try:
                 sock.connect(str(self._uart_socket()))
+                sock.setblocking(False)
+                return sock
+            except ConnectionRefusedError as exc:
+                sock.close()
+                if time.monotonic() > deadline or not self._emulator.running():
+                    raise ServerError(f"can't connect to the board's UART: {exc}") from None
             except OSError as exc:
                 sock.close()
                 raise ServerError(f"can't connect to the board's UART: {exc}") from None
-            sock.setblocking(False)
-            self._sock = sock
-        return BOARDS[options["board"]].timeouts
+            time.sleep(0.02)
 
     def close_transport(self):
         self._close_socket()
@@ -977,7 +1009,7 @@ def _build_error(returncode, output, board):
     if overflow:
         return ServerError(f"firmware does not fit the board's RAM ({board}, "
                            f"{overflow.group(1)} bytes): the linker's RAM region overflowed; "
-                           "shrink the model, the stack or workspace_size_bytes", data=data)
+                           "shrink the model, stack_size_bytes or workspace_size_bytes", data=data)
     if returncode is None:
         return ServerError(f"make did not finish within {BUILD_TIMEOUT_SEC} s; last lines of "
                            f"its output:\n{tail}", data=data)

@@ -101,7 +101,7 @@ def _print_result(result, elapsed: float) -> None:
     for name, value in result.outputs.items():
         with np.printoptions(threshold=64, precision=6, suppress=True):
             print(f"{name}: {value.dtype}{list(value.shape)}\n{value}")
-    print(f"cycles: {result.cycles}  instret: {result.instret}  (wall {elapsed:.2f} s)")
+    print(f"cycles: {result.cycles}  instret: {result.instret}  stack: {result.stack_bytes} bytes  (wall {elapsed:.2f} s)")
 
 
 def _cmd_run(args, log) -> None:

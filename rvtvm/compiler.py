@@ -11,7 +11,7 @@ generated project's model/ folder):
     src/relax.txt                         the lowered Relax module, for reading
 
 metadata.json:
-    {"version": 1, "model_name", "tvm_version", "target": "c",
+    {"version": 2, "model_name", "tvm_version", "target": "c",
      "inputs" / "outputs": [{"name", "c_name", "shape", "dtype", "nbytes", "quantization"}],
      "memory": {"arena_bytes", "naive_bytes", "constant_bytes", "io_bytes", "workspace_bytes"},
      "operators": [{"name", "calls", "workspace_bytes"}]}
@@ -39,7 +39,7 @@ from .errors import TVM_ERRORS, ModelError
 from .frontend import load_model
 from .lower import ARENA, INPUT, OUTPUT, extract_graph, lower_relax, tir_functions
 
-MLF_VERSION = 1
+MLF_VERSION = 2  # 2: inputs and outputs have arena slots (TVMGEN_<NAME>_INPUT_<C>_OFFSET)
 
 # TVM headers that `target="c"` output includes, relative to the wheel's include roots.
 _TVM_HEADERS = [

@@ -43,10 +43,10 @@ def int_project(int_mlf, tmp_path_factory):
     return project
 
 
-def _debug_project(int_mlf, tmp_path, define):
+def _debug_project(int_mlf, tmp_path, define, **options):
     """The integer model built with a firmware test hook (see main_standalone.c)."""
     require_tools("riscv64-unknown-elf-gcc", "make")
-    project = rvtvm.create_project(tmp_path / "project", int_mlf.path, options={"compile_definitions": define})
+    project = rvtvm.create_project(tmp_path / "project", int_mlf.path, options={"compile_definitions": define, **options})
     rvtvm.build(project)
     return project
 
@@ -142,7 +142,8 @@ def test_wrong_inputs_are_refused_before_the_board_sees_them(int_project, tmp_pa
     np.save(tmp_path / "x.npy", np.zeros((2, 64), "int8"))
     one_line_error(run_cli("run", int_project, "--input", f"features={tmp_path / 'x.npy'}"), "shape")
     one_line_error(run_cli("run", int_project, "--input", f"oops={tmp_path / 'x.npy'}"), "unknown input 'oops'")
-    one_line_error(run_cli("run", int_project), "features")
+    done = run_cli("run", int_project)  # no inputs: one seeded random set, and it says so
+    assert done.returncode == 0 and "random inputs (seed 0)" in done.stderr, done.stderr
 
 
 @pytest.mark.qemu
@@ -153,6 +154,21 @@ def test_firmware_trap_reports_cause_and_pc(int_mlf, tmp_path, run_cli):
         rvtvm.run(project, [examples.random_inputs(int_mlf.metadata)])
     np.save(tmp_path / "x.npy", np.zeros((1, 64), "int8"))
     one_line_error(run_cli("run", project, "--input", f"features={tmp_path / 'x.npy'}"), "illegal instruction", "pc 0x8")
+
+
+@pytest.mark.qemu
+def test_stack_overflow_is_reported_not_silent(int_mlf, tmp_path, run_cli):
+    """A run that writes below its 2 KiB stack reservation gets STACK_OVERFLOW with the size,
+    and so does the next one (the guard stays broken)."""
+    require_tools("qemu-system-riscv32")
+    project = _debug_project(int_mlf, tmp_path, "-DRVTVM_TEST_STACK_HOG_ON_RUN=8192", stack_size_bytes=2048)
+    inputs = examples.random_inputs(int_mlf.metadata)
+    with rvtvm.session(project, timeout_sec=20) as sess:
+        for _ in range(2):
+            with pytest.raises(FirmwareError, match=r"ERR_STACK_OVERFLOW \(the stack outgrew its 2048-byte reservation; raise stack_size_bytes\)"):
+                sess.run(inputs)
+    np.save(tmp_path / "x.npy", inputs["features"])
+    one_line_error(run_cli("run", project, "--input", f"features={tmp_path / 'x.npy'}"), "ERR_STACK_OVERFLOW", "2048-byte")
 
 
 @pytest.mark.qemu

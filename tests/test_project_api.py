@@ -60,9 +60,13 @@ ADD_HEADER = """\
 #ifndef TVMGEN_DEFAULT_H_
 #define TVMGEN_DEFAULT_H_
 #include <stdint.h>
-#define TVMGEN_DEFAULT_A_SIZE 4
-#define TVMGEN_DEFAULT_B_SIZE 4
-#define TVMGEN_DEFAULT_OUTPUT0_SIZE 4
+#define TVMGEN_DEFAULT_INPUT_A_SIZE 4
+#define TVMGEN_DEFAULT_INPUT_B_SIZE 4
+#define TVMGEN_DEFAULT_OUTPUT_OUTPUT0_SIZE 4
+extern uint8_t tvmgen_default_arena[64];
+#define TVMGEN_DEFAULT_INPUT_A_OFFSET 0
+#define TVMGEN_DEFAULT_INPUT_B_OFFSET 16
+#define TVMGEN_DEFAULT_OUTPUT_OUTPUT0_OFFSET 32
 struct tvmgen_default_inputs {
   void* a;
   void* b;
@@ -79,6 +83,7 @@ ADD_SOURCE = """\
 #include <stdint.h>
 #include "tvmgen_default.h"
 /* out = a + b, int8, saturating: a hand-written stand-in for TVM's code. */
+uint8_t tvmgen_default_arena[64] __attribute__((aligned(16)));
 int32_t tvmgen_default_run(struct tvmgen_default_inputs* inputs,
                            struct tvmgen_default_outputs* outputs) {
   const int8_t* a = (const int8_t*)inputs->a;
@@ -96,7 +101,7 @@ int32_t tvmgen_default_run(struct tvmgen_default_inputs* inputs,
 def add_metadata(**memory):
     tensor = {"shape": [4], "dtype": "int8", "nbytes": 4, "quantization": None}
     return {
-        "version": 1, "model_name": "default", "tvm_version": "0.27.0", "target": "c",
+        "version": 2, "model_name": "default", "tvm_version": "0.27.0", "target": "c",
         "inputs": [{"name": "a", "c_name": "a", **tensor}, {"name": "b", "c_name": "b", **tensor}],
         "outputs": [{"name": "output0", "c_name": "output0", **tensor}],
         "memory": {"arena_bytes": 64, "naive_bytes": 96, "constant_bytes": 0, "io_bytes": 12,
@@ -365,11 +370,13 @@ def test_template_server_info(inproc, template_dir):
     options = {o["name"]: o for o in info["project_options"]}
     assert set(options) == {"board", "project_type", "verbose", "warning_as_error",
                             "compile_definitions", "workspace_size_bytes",
-                            "emulator_timeout_sec"}
+                            "stack_size_bytes", "emulator_timeout_sec"}
     assert options["board"]["choices"] == ["qemu_riscv32"]
     assert options["board"]["required"] == ["generate_project"]
     assert options["emulator_timeout_sec"]["default"] == 300
     assert options["emulator_timeout_sec"]["optional"] == ["flash", "open_transport"]
+    assert options["stack_size_bytes"]["optional"] == ["generate_project"]
+    assert "qemu_riscv32: 65536" in options["stack_size_bytes"]["help"]
     with pytest.raises(UnsupportedTVMVersionError):
         client.server_info_query("0.8.0")
 
@@ -404,6 +411,14 @@ def test_board_mk_pool_defaults_to_zero(inproc, template_dir, mlf, tmp_path):
     inproc(srv.RvtvmHandler(template_dir)).generate_project(mlf, None, tmp_path / "p",
                                                             GENERATE_OPTIONS)
     assert "WORKSPACE_POOL_BYTES := 0\n" in (tmp_path / "p" / "board.mk").read_text()
+
+
+def test_stack_size_option_reaches_board_mk_and_is_stored(inproc, template_dir, mlf, tmp_path):
+    options = {**GENERATE_OPTIONS, "stack_size_bytes": 4096}
+    inproc(srv.RvtvmHandler(template_dir)).generate_project(mlf, None, tmp_path / "p", options)
+    assert "STACK_BYTES := 4096\n" in (tmp_path / "p" / "board.mk").read_text()
+    stored = json.loads((tmp_path / "p" / "rvtvm_project.json").read_text())
+    assert stored["options"]["stack_size_bytes"] == 4096
 
 
 def _generated_sources(project):
@@ -476,6 +491,10 @@ int main(void) {
     ({**GENERATE_OPTIONS, "workspace_size_bytes": -1}, "workspace_size_bytes must be >= 0"),
     ({**GENERATE_OPTIONS, "workspace_size_bytes": 8},
      "workspace_size_bytes=8 is smaller than the model's workspace (16 bytes"),
+    ({**GENERATE_OPTIONS, "stack_size_bytes": 4100},
+     "option stack_size_bytes must be a multiple of 16, got 4100"),
+    ({**GENERATE_OPTIONS, "stack_size_bytes": 512}, "option stack_size_bytes must be >= 1024"),
+    ({**GENERATE_OPTIONS, "stack_size_bytes": "8k"}, "option stack_size_bytes must be int"),
 ])
 def test_generate_project_refuses_bad_options(inproc, template_dir, mlf, tmp_path, options,
                                               message):
@@ -517,10 +536,17 @@ def test_generate_project_refuses_model_too_big_for_ram(inproc, template_dir, tm
     client = inproc(srv.RvtvmHandler(template_dir))
     with pytest.raises(ServerError) as info:
         client.generate_project(tar, None, tmp_path / "proj", GENERATE_OPTIONS)
-    need = 16 * 1024 * 1024 + 0 + 12 + 65536
+    need = 16 * 1024 * 1024 + 0 + 65536
     assert (f"model does not fit board qemu_riscv32: it needs {need} bytes of RAM (arena "
-            f"16777216 + constants 0 + io 12 + stack 65536) but the board has 16777216"
+            f"16777216 + constants 0 + stack 65536) but the board has 16777216"
             ) == _one_line(info.value).split(": ", 1)[1]
+    # The stack counted is stack_size_bytes: what fits with a small stack fails with a big one.
+    tar = write_mlf(tmp_path / "near.tar", add_metadata(arena_bytes=16 * 1024 * 1024 - 4096))
+    client.generate_project(tar, None, tmp_path / "small", {**GENERATE_OPTIONS,
+                                                            "stack_size_bytes": 2048})
+    with pytest.raises(ServerError, match=r"\+ stack 8192\) but the board has 16777216"):
+        client.generate_project(tar, None, tmp_path / "big", {**GENERATE_OPTIONS,
+                                                              "stack_size_bytes": 8192})
 
 
 @pytest.mark.parametrize("member, message", [

@@ -1,9 +1,10 @@
 /* The model as the firmware application sees it, independent of the model's name.
  *
  * The Project API server writes model_glue.c from the Model Library Format's metadata.json at
- * generate_project time. It owns one static buffer per input and output (sized by the
- * TVMGEN_<NAME>_*_SIZE macros) and wraps tvmgen_<name>_run() around them, so main.c stays
- * generic and new inputs never need a rebuild.
+ * generate_project time. Its input and output buffers are the executor's arena slots
+ * (TVMGEN_<NAME>_{INPUT,OUTPUT}_<C>_OFFSET), so inputs are received and outputs sent in place,
+ * with no copies and no RAM of their own. It wraps tvmgen_<name>_run() around them, so main.c
+ * stays generic. A run overwrites the input buffers: the host sends inputs with every RUN.
  */
 #ifndef RVTVM_MODEL_GLUE_H_
 #define RVTVM_MODEL_GLUE_H_
