@@ -3,8 +3,9 @@
 For each model, in one run: wall time of compile, project create + build and a run of
 N_RUNS inferences through one boot; the firmware's .text/.rodata/.data/.bss (from
 riscv64-unknown-elf-size -A on the ELF); the planned arena against the naive sum of its
-buffers (from metadata.json); and QEMU's instret per inference (QEMU runs with -icount
-shift=0, so counts are exact; it has no timing model, so these are instructions, not time).
+buffers (from metadata.json); the stack high-water mark the firmware reports; and QEMU's
+instret per inference (QEMU runs with -icount shift=0, so counts are exact; it has no timing
+model, so these are instructions, not time). The MLPerf Tiny models: benchmark_mlperf.py.
 
     .venv/bin/python scripts/benchmark.py
 """
@@ -49,6 +50,7 @@ def bench(name: str, model, work: Path) -> dict:
         **section_sizes(project / "build" / "firmware.elf"),
         "arena": mem["arena_bytes"],
         "naive": mem["naive_bytes"],
+        "stack": max(r.stack_bytes for r in results),
         "instret": sorted(r.instret for r in results)[len(results) // 2],
         "compile_s": t1 - t0,
         "build_s": t2 - t1,
@@ -65,7 +67,7 @@ def main() -> int:
             print(f"[bench] {name}", file=sys.stderr, flush=True)
             rows.append(bench(name, model, Path(tmp) / name))
     cols = [("model", 16, ""), (".text", 8, "d"), (".rodata", 8, "d"), (".data", 6, "d"), (".bss", 8, "d"),
-            ("arena", 7, "d"), ("naive", 7, "d"), ("instret", 10, "d"),
+            ("arena", 7, "d"), ("naive", 7, "d"), ("stack", 6, "d"), ("instret", 10, "d"),
             ("compile_s", 9, ".2f"), ("build_s", 8, ".2f"), ("run_s", 6, ".2f")]
     print(f"qemu_riscv32, {N_RUNS} inferences per boot; instret = median per inference; sizes in bytes; times are wall seconds")
     print(" ".join(f"{c:<{w}}" if not f else f"{c:>{w}}" for c, w, f in cols))
