@@ -150,3 +150,21 @@ def test_unsupported_tensor_type_is_a_clear_model_error(make_model, type_name, p
     message = str(info.value)
     assert re.search(type_name, message, re.IGNORECASE), f"the type is not named: {message}"
     assert any(place in message for place in places), f"neither the operator nor a tensor is named: {message}"
+
+
+def test_operator_error_names_the_operator_and_leaves_no_noise(tmp_path, run_cli):
+    """An operator rvtvm refuses for its parameters (here int8 CONCATENATION of inputs quantized
+    unlike the output, which TFLM refuses too) is named with its index, in one line on stderr:
+    no TVM warning about a half-built function."""
+    m = ModelBuilder()
+    a, b = m.add_input((1, 2, 2, 3), q=(0.1, 0)), m.add_input((1, 2, 2, 3), q=(0.2, 0))
+    y = m.add_tensor((1, 2, 2, 6), "int8", 0.1, 0)
+    m.add_op("CONCATENATION", [a, b], [y], axis=3)
+    m.mark_output(y)
+    path = write(tmp_path, m.build())
+    with pytest.raises(ModelError, match=r"operator #0 CONCATENATION: inputs with quantization different"):
+        load_model(path)
+    done = run_cli("compile", path, "-o", tmp_path / "model.tar")
+    assert done.returncode == 1
+    errors = [line for line in done.stderr.splitlines() if not line.startswith("[rvtvm]")]
+    assert len(errors) == 1 and "operator #0 CONCATENATION" in errors[0], done.stderr

@@ -71,18 +71,24 @@ class _Importer:
             var = relax.Var(t.name, relax.TensorType(t.shape, t.dtype))
             params.append(var)
             self.values[idx] = var
+        error = None
         with self.bb.function("main", params):
             with self.bb.dataflow():
                 for op in g.operators:
                     try:
                         result = _CONVERTERS[op.opcode](self, op)
+                        self._check_shape(op, result)
                     except ModelError as exc:
-                        raise ModelError(f"{self.filename}: operator #{op.index} {op.opcode}: {exc}") from None
-                    self._check_shape(op, result)
+                        error = ModelError(f"{self.filename}: operator #{op.index} {op.opcode}: {exc}")
+                        break
                     self.values[op.outputs[0]] = result
-                outs = [self.value(i) for i in g.outputs]
+                # On an error the function is still closed properly (with a placeholder output):
+                # leaving the builder's scopes open makes TVM print a warning when it is freed.
+                outs = [relax.const(np.zeros(1, np.int8))] if error else [self.value(i) for i in g.outputs]
                 out = self.bb.emit_output(outs[0] if len(outs) == 1 else relax.Tuple(outs))
             self.bb.emit_func_output(out)
+        if error:
+            raise error
         mod = self.bb.get()
         names = [g.tensors[i].name for i in g.inputs], [g.tensors[i].name for i in g.outputs]
         quant = {}
@@ -96,7 +102,7 @@ class _Importer:
         want = self.g.tensors[op.outputs[0]].shape
         got = tuple(int(d) for d in value.ty.shape)
         if want and got != want:
-            raise ModelError(f"{self.filename}: operator #{op.index} {op.opcode}: computed output shape {got}, the model says {want}")
+            raise ModelError(f"computed output shape {got}, the model says {want}")
 
     def tensor(self, idx: int) -> TensorInfo:
         return self.g.tensors[idx]
