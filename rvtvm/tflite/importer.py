@@ -427,7 +427,8 @@ def _quantize(im: _Importer, op: OperatorInfo) -> relax.Expr:
     qo = im.quant(op.outputs[0], "output")
     so, zo = float(qo.scale[0]), int(qo.zero_point[0])
     if x.dtype == "float32":
-        return im.call_kernel("quantize", lambda t: kernels.quantize(t, so, zo), [im.value(x.index)])
+        scale = relax.const(np.array([so], np.float32))
+        return im.call_kernel("quantize", lambda t, s: kernels.quantize(t, s, zo), [im.value(x.index), scale])
     qx = im.quant(x.index, "input")
     mult, shift = quantize_multiplier(float(qx.scale[0]) / so)
     zx = int(qx.zero_point[0])
@@ -438,7 +439,8 @@ def _dequantize(im: _Importer, op: OperatorInfo) -> relax.Expr:
     x = im.expect_type(op.inputs[0], "int8", what="input")
     im.expect_type(op.outputs[0], "float32", what="output")
     q = im.quant(x.index, "input")
-    return im.call_kernel("dequantize", lambda t: kernels.dequantize(t, float(q.scale[0]), int(q.zero_point[0])), [im.value(x.index)])
+    scale = relax.const(np.array([float(q.scale[0])], np.float64))
+    return im.call_kernel("dequantize", lambda t, s: kernels.dequantize(t, s, int(q.zero_point[0])), [im.value(x.index), scale])
 
 
 def _same_quant(im: _Importer, a: int, b: int) -> bool:

@@ -139,13 +139,19 @@ def requantize_int8(x: te.Tensor, input_offset: int, multiplier: int, shift: int
     )
 
 
-def quantize(x: te.Tensor, scale: float, zero_point: int) -> te.Tensor:
-    """reference_ops::AffineQuantize: round(x / scale) + zero point, clamped. The division is
-    float32 as in TFLM, and std::round rounds halves away from zero: done with trunc, whose
-    remainder is exact in float, rather than floor(x + 0.5), which rounds 0.49999997 up."""
+# Scales reach the C as one-element constant tensors, not immediates: TVM's C backend prints
+# float immediates with 7 significant digits, which does not round-trip a float32 (9 needed), let
+# alone the double TFLM multiplies by.
+
+
+def quantize(x: te.Tensor, scale: te.Tensor, zero_point: int) -> te.Tensor:
+    """reference_ops::AffineQuantize: round(x / scale) + zero point, clamped. `scale` is a
+    float32[1]. The division is float32 as in TFLM, and std::round rounds halves away from zero:
+    done with trunc, whose remainder is exact in float, rather than floor(x + 0.5), which rounds
+    0.49999997 up."""
 
     def f(*i):
-        q = x(*i) / tirx.const(scale, "float32")
+        q = x(*i) / scale(0)
         q = tirx.max(tirx.min(q, tirx.const(1e4, "float32")), tirx.const(-1e4, "float32"))
         t = tirx.trunc(q)
         half = tirx.const(0.5, "float32")
@@ -155,10 +161,10 @@ def quantize(x: te.Tensor, scale: float, zero_point: int) -> te.Tensor:
     return te.compute(x.shape, f, name="quantize")
 
 
-def dequantize(x: te.Tensor, scale: float, zero_point: int) -> te.Tensor:
-    """reference_ops::Dequantize: float(double scale * (x - zero point))."""
+def dequantize(x: te.Tensor, scale: te.Tensor, zero_point: int) -> te.Tensor:
+    """reference_ops::Dequantize: float(double scale * (x - zero point)); `scale` is a float64[1]."""
     return te.compute(
         x.shape,
-        lambda *i: tirx.Cast("float32", tirx.const(scale, "float64") * (x(*i).astype("int32") - zero_point).astype("float64")),
+        lambda *i: tirx.Cast("float32", scale(0) * (x(*i).astype("int32") - zero_point).astype("float64")),
         name="dequantize",
     )
