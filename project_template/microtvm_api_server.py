@@ -556,11 +556,13 @@ def stack_bytes(board, options):
 def check_memory(meta, board, workspace_size_bytes, stack):
     """Refuses a model that can't fit the board, before anything is compiled."""
     mem = meta["memory"]
-    need = mem["arena_bytes"] + mem["constant_bytes"] + stack  # inputs and outputs are in the arena
+    pool = workspace_size_bytes or 0
+    need = mem["arena_bytes"] + mem["constant_bytes"] + pool + stack  # inputs, outputs: in the arena
     if need > board.ram_length:
+        pool_text = f" + workspace pool {pool}" if pool else ""
         raise ServerError(
             f"model does not fit board {board.name}: it needs {need} bytes of RAM "
-            f"(arena {mem['arena_bytes']} + constants {mem['constant_bytes']} + stack {stack}) "
+            f"(arena {mem['arena_bytes']} + constants {mem['constant_bytes']}{pool_text} + stack {stack}) "
             f"but the board has {board.ram_length}")
     if workspace_size_bytes is not None and workspace_size_bytes < mem["workspace_bytes"]:
         raise ServerError(

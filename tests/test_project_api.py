@@ -547,6 +547,10 @@ def test_generate_project_refuses_model_too_big_for_ram(inproc, template_dir, tm
     with pytest.raises(ServerError, match=r"\+ stack 8192\) but the board has 16777216"):
         client.generate_project(tar, None, tmp_path / "big", {**GENERATE_OPTIONS,
                                                               "stack_size_bytes": 8192})
+    # The general workspace pool is RAM too.
+    with pytest.raises(ServerError, match=r"\+ workspace pool 8192 \+ stack 2048\) but the board"):
+        client.generate_project(tar, None, tmp_path / "pool", {**GENERATE_OPTIONS, "stack_size_bytes": 2048,
+                                                               "workspace_size_bytes": 8192})
 
 
 @pytest.mark.parametrize("member, message", [
