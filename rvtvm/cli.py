@@ -97,10 +97,15 @@ def _load_inputs(specs: list[str]) -> dict[str, np.ndarray]:
     return inputs
 
 
-def _print_result(result, elapsed: float) -> None:
+def _print_result(result, metadata: dict, elapsed: float) -> None:
+    quant = {port["name"]: port.get("quantization") for port in metadata["outputs"]}
     for name, value in result.outputs.items():
         with np.printoptions(threshold=64, precision=6, suppress=True):
             print(f"{name}: {value.dtype}{list(value.shape)}\n{value}")
+            q = quant.get(name)
+            if q:  # an int8 TFLite output: also show the real values it stands for
+                real = q["scale"] * (value.astype(np.float64) - q["zero_point"])
+                print(f"dequantized (scale {q['scale']:.9g}, zero point {q['zero_point']}):\n{real}")
     print(f"cycles: {result.cycles}  instret: {result.instret}  stack: {result.stack_bytes} bytes  (wall {elapsed:.2f} s)")
 
 
@@ -115,13 +120,15 @@ def _cmd_run(args, log) -> None:
     if target.is_dir():
         if not (target / "microtvm_api_server.py").is_file():
             raise RvtvmError(f"{target} is not an rvtvm project; create one with `rvtvm project create`")
+        metadata = read_metadata(target / "model.tar")
         if not inputs:
-            inputs = _random_inputs(read_metadata(target / "model.tar"), args.seed, log)
+            inputs = _random_inputs(metadata, args.seed, log)
         [result] = api.run(target, [inputs], options=options, timeout_sec=args.timeout, log=log)
     else:
-        _, [result] = api.run_model(target, [inputs] if inputs else None, board=args.board, options=options,
-                                    timeout_sec=args.timeout, seed=args.seed, log=log)
-    _print_result(result, time.monotonic() - start)
+        compiled, [result] = api.run_model(target, [inputs] if inputs else None, board=args.board, options=options,
+                                           timeout_sec=args.timeout, seed=args.seed, log=log)
+        metadata = compiled.metadata
+    _print_result(result, metadata, time.monotonic() - start)
     if args.output:
         np.savez(args.output, **result.outputs)
         log(f"wrote {args.output}")
