@@ -60,6 +60,11 @@ class Graph:
 def lower_relax(mod: tvm.IRModule) -> tvm.IRModule:
     """Legalize every Relax operator to TIR, fuse neighbours into single operators and give the
     fused operators rvtvm's default CPU schedule."""
+    return schedule_operators(fuse_operators(mod))
+
+
+def fuse_operators(mod: tvm.IRModule) -> tvm.IRModule:
+    """Legalized, fused TIR operators, not yet scheduled."""
     seq = tvm.ir.transform.Sequential(
         [
             relax.transform.FuseOpsByPattern(quantized_unit_patterns(mod), bind_constants=False),
@@ -73,7 +78,7 @@ def lower_relax(mod: tvm.IRModule) -> tvm.IRModule:
         ]
     )
     with tvm.transform.PassContext(opt_level=3):
-        return schedule_operators(seq(mod))
+        return seq(mod)
 
 
 def quantized_unit_patterns(mod: tvm.IRModule) -> list:

@@ -9,7 +9,8 @@ accumulator goes through memory). For an operator with one reduction block this 
   shrinks to the rows one output row reads;
 - folds the element-wise epilogue into one block (compute_inline) and moves it under the last
   spatial loop of the reduction (reverse_compute_at), so each accumulator lives in a register;
-- takes the accumulator's initialisation out of the reduction loop (decompose_reduction).
+- takes the accumulator's initialisation out of the reduction loop (decompose_reduction);
+- unrolls the innermost reduction loop (by UNROLL, or entirely when it is short).
 
 Chains of element-wise stages get each intermediate computed per element of its consumer.
 
@@ -19,12 +20,15 @@ a schedule never changes results, only where and when values are computed.
 
 from __future__ import annotations
 
+import re
+
 import tvm
 from tvm import s_tir, tirx
 
 from .errors import TVM_ERRORS
 
 _REDUCE = 2  # IterVar.CommReduce
+UNROLL = 4
 
 
 class _NotThisShape(Exception):
@@ -63,6 +67,7 @@ def schedule_reduction_with_epilogue(func: tirx.PrimFunc) -> tirx.PrimFunc | Non
         first_reduce = _num_spatial(sch, red)
         if first_reduce < len(loops):
             sch.decompose_reduction(red, loops[first_reduce])
+            _unroll_innermost(sch, red)
     except (*TVM_ERRORS, _NotThisShape):
         return None
     return sch.mod["main"]
@@ -82,6 +87,41 @@ def _schedule_spatial_chain(sch, blocks) -> tirx.PrimFunc | None:
     except TVM_ERRORS:
         return None
     return sch.mod["main"]
+
+
+def _unroll_innermost(sch, red) -> None:
+    """Unroll the innermost reduction loop that does anything: entirely when it is short (a
+    depthwise 3x3's taps), else by UNROLL when that divides it. The loads, multiply and add per
+    MAC stay; the loop's increment and branch are paid once per unrolled body."""
+    if not _is_plain_sum(sch.get(red).body):
+        return
+    loops = [l for l in sch.get_loops(red)[_num_spatial(sch, red):] if _extent(sch, l) != 1]
+    if not loops:
+        return
+    inner, extent = loops[-1], _extent(sch, loops[-1])
+    if extent is None:
+        return
+    if extent <= 2 * UNROLL:
+        sch.unroll(inner)
+    elif extent % UNROLL == 0:
+        _, body = sch.split(inner, [None, UNROLL])
+        sch.unroll(body)
+
+
+def _is_plain_sum(update) -> bool:
+    """acc[i] = acc[i] + rhs, with rhs not reading acc. Other combiners are not unrolled: TVM's C
+    backend names a max's operands as SSA values and, in an unrolled body, reuses the name of
+    `acc[i]` after the next statement has stored to it (a max pool came out wrong).
+    TVM 0.27 has no TIR visitor in Python, so the loads are recognised in the printed TIR."""
+    if not isinstance(update, tirx.BufferStore) or not isinstance(update.value, tirx.Add):
+        return False
+    load = re.compile(rf"\b{re.escape(update.buffer.name)}\[")
+    return load.match(str(update.value.a)) is not None and load.search(str(update.value.b)) is None
+
+
+def _extent(sch, loop) -> int | None:
+    extent = sch.get(loop).extent
+    return extent.value if isinstance(extent, tirx.IntImm) else None
 
 
 def _is_reduction(sch, block) -> bool:
