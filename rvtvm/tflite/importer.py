@@ -195,7 +195,7 @@ class _Importer:
 
         return self.call_kernel("requantize", compute, args)
 
-    def conv_like_input(self, op, weight_channels: int | None = None):
+    def conv_like_input(self, op):
         x = self.expect_type(op.inputs[0], "int8", what="input")
         w = self.expect_type(op.inputs[1], "int8", what="weights")
         if w.data is None:

@@ -79,7 +79,7 @@ def mul(a: te.Tensor, b: te.Tensor, out_shape, p: dict) -> te.Tensor:
     return te.compute(out_shape, f, name="mul_int8")
 
 
-def _pool_window(shape_in, out_shape, filt, stride, pad):
+def _pool_window(shape_in, filt, stride, pad):
     """Per output position, the filter taps that fall inside the input (TFLM never pads pools)."""
     (_, in_h, in_w, _), (fh, fw), (sh, sw), (ph, pw) = shape_in, filt, stride, pad
 
@@ -95,7 +95,7 @@ def _pool_window(shape_in, out_shape, filt, stride, pad):
 def average_pool(x: te.Tensor, out_shape, filt, stride, pad, act_min: int, act_max: int) -> te.Tensor:
     """reference_integer_ops::AveragePool: sum of the taps inside the input, divided by their
     count with rounding half away from zero (C integer division truncates toward zero)."""
-    bounds = _pool_window(x.shape, out_shape, filt, stride, pad)
+    bounds = _pool_window(x.shape, filt, stride, pad)
     rh, rw = te.reduce_axis((0, filt[0]), "rh"), te.reduce_axis((0, filt[1]), "rw")
 
     def tap(b, oy, ox, c):
@@ -118,7 +118,7 @@ def average_pool(x: te.Tensor, out_shape, filt, stride, pad, act_min: int, act_m
 
 def max_pool(x: te.Tensor, out_shape, filt, stride, pad, act_min: int, act_max: int) -> te.Tensor:
     """reference_integer_ops::MaxPool: max over the taps inside the input, then clamped."""
-    bounds = _pool_window(x.shape, out_shape, filt, stride, pad)
+    bounds = _pool_window(x.shape, filt, stride, pad)
     rh, rw = te.reduce_axis((0, filt[0]), "rh"), te.reduce_axis((0, filt[1]), "rw")
 
     def tap(b, oy, ox, c):

@@ -7,7 +7,7 @@ inside one guard, so a malformed file never escapes as an IndexError deep in the
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -67,7 +67,6 @@ class Subgraph:
     inputs: list[int]
     outputs: list[int]
     name: str = ""
-    extra: dict = field(default_factory=dict)
 
 
 def read_tflite(path: Path) -> Subgraph:
