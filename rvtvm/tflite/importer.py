@@ -115,11 +115,11 @@ class _Importer:
             raise ModelError(f"tensor '{t.name}' is read before any operator writes it")
         return relax.const(t.data)
 
-    def call_kernel(self, name: str, compute, args: list[relax.Expr], *te_extra) -> relax.Expr:
+    def call_kernel(self, name: str, compute, args: list[relax.Expr]) -> relax.Expr:
         """Emit call_tir of a TE kernel, tagged so that later passes can recognise it."""
         # int64 extents, as LegalizeOps makes them: FuseTIR joins buffers only if their types match.
         placeholders = [te.placeholder(_i64_shape(a.ty.shape), a.ty.dtype, f"in{i}") for i, a in enumerate(args)]
-        out = compute(*placeholders, *te_extra)
+        out = compute(*placeholders)
         func = te.create_prim_func(placeholders + [out]).without_attr("global_symbol").with_attr("rvtvm.kernel", name)
         gv = self.bb.add_func(func, name)
         return self.bb.emit(relax.call_tir(gv, args, relax.TensorType(tuple(int(d) for d in out.shape), out.dtype)))
