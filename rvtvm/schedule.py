@@ -25,14 +25,17 @@ import re
 import tvm
 from tvm import s_tir, tirx
 
-from .errors import TVM_ERRORS
-
 _REDUCE = 2  # IterVar.CommReduce
 UNROLL = 4
 
 
 class _NotThisShape(Exception):
     pass
+
+
+# What a refused schedule step raises: ScheduleError is a RuntimeError, as are TVM's internal
+# checks. Python errors (TypeError, AttributeError...) are bugs here and are not swallowed.
+_REFUSED = (RuntimeError, _NotThisShape)
 
 
 def schedule_operators(mod: tvm.IRModule) -> tvm.IRModule:
@@ -52,7 +55,7 @@ def schedule_reduction_with_epilogue(func: tirx.PrimFunc) -> tirx.PrimFunc | Non
     try:
         sch = s_tir.Schedule(func)
         blocks = sch.get_child_blocks(sch.get_sblock("root"))
-    except TVM_ERRORS:
+    except RuntimeError:
         return None
     reductions = [b for b in blocks if _is_reduction(sch, b)]
     if not reductions:
@@ -68,7 +71,7 @@ def schedule_reduction_with_epilogue(func: tirx.PrimFunc) -> tirx.PrimFunc | Non
         if first_reduce < len(loops):
             sch.decompose_reduction(red, loops[first_reduce])
             _unroll_innermost(sch, red)
-    except (*TVM_ERRORS, _NotThisShape):
+    except _REFUSED:
         return None
     return sch.mod["main"]
 
@@ -84,7 +87,7 @@ def _schedule_spatial_chain(sch, blocks) -> tirx.PrimFunc | None:
             if len(consumers) != 1:
                 return None
             sch.compute_at(block, sch.get_loops(consumers[0])[-1], preserve_unit_loops=False)
-    except TVM_ERRORS:
+    except RuntimeError:
         return None
     return sch.mod["main"]
 
