@@ -79,7 +79,10 @@ UNIT_TESTS = {
     "text_test": ["text.c"],
     "stack_test": [],  # rvtvm_stack_used_bytes is inline; stack.c is target-only
     "tvm_ffi_error_test": ["tvm_ffi_error.c", "log.c", "text.c"],
+    "session_frame_test": ["session_frame.c"],
 }
+# Decoders of untrusted bytes: their tests must run under ASan/UBSan, never silently without.
+NEEDS_SANITIZERS = {"session_frame_test"}
 
 
 @pytest.fixture(scope="module")
@@ -95,17 +98,25 @@ def sanitizer_flags(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     return []
 
 
-@pytest.mark.parametrize("name", sorted(UNIT_TESTS))
-def test_host_unit(name: str, sanitizer_flags: list[str], tmp_path: Path) -> None:
+def build_host_unit(name: str, sanitizer_flags: list[str], out_dir: Path) -> Path:
+    """Compiles the host unit test `name` (a key of UNIT_TESTS) into out_dir; returns the binary."""
     source, *defines = name.split()  # "name -DFOO=1": the same test built with a define
+    if source in NEEDS_SANITIZERS and not sanitizer_flags:
+        pytest.fail(f"{source} needs -fsanitize=address,undefined, which the host gcc lacks")
     sources = [str(C_TESTS / f"{source}.c")] + [str(RUNTIME / "src" / s) for s in UNIT_TESTS[name]]
-    binary = tmp_path / source
+    binary = out_dir / source
     build = run_checked(
         ["gcc", "-std=c11", "-g", "-O1", *STRICT_WARNINGS, *sanitizer_flags, *defines,
          f"-I{RUNTIME / 'include'}", *sources, "-o", str(binary)],
-        tmp_path, 120,
+        out_dir, 120,
     )
     assert build.returncode == 0, build.stdout
+    return binary
+
+
+@pytest.mark.parametrize("name", sorted(UNIT_TESTS))
+def test_host_unit(name: str, sanitizer_flags: list[str], tmp_path: Path) -> None:
+    binary = build_host_unit(name, sanitizer_flags, tmp_path)
     result = run_checked([str(binary)], tmp_path, 120)
     summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
     assert re.fullmatch(r"\d+ passed, 0 failed", summary), result.stdout
