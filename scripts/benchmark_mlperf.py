@@ -28,15 +28,11 @@ from pathlib import Path
 
 import numpy as np
 
+from rvtvm import mlperf_tiny
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # `from benchmark import section_sizes`
-MODELS_DIR = REPO.parent / "shared" / "models" / "mlperf_tiny"
-MODELS = {  # short name -> file stem
-    "kws": "kws_ref_model",
-    "vww": "vww_96_int8",
-    "resnet": "pretrainedResnet_quant",
-    "ad": "ad01_int8",
-}
+MODELS = mlperf_tiny.MODELS  # short name -> file stem
 INSTRET_PER_MAC_GOAL = 12.0
 INSTRET_GOAL_MODELS = ("kws", "vww", "resnet")
 SEED = 20260101
@@ -383,11 +379,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--inputs", type=int, default=3, help="random inputs per model, through one boot (default 3)")
     parser.add_argument("--stack", type=int, default=8192, help="stack_size_bytes of each project (default 8192)")
     parser.add_argument("--keep", type=Path, help="keep each model's work files in DIR/<model> (must not exist yet)")
-    parser.add_argument("--models-dir", type=Path, default=MODELS_DIR, help=f"where the .tflite files are (default {MODELS_DIR})")
+    parser.add_argument("--models-dir", type=Path, default=mlperf_tiny.models_dir(),
+                        help=f"where the .tflite files are (default: found in {mlperf_tiny.where_looked()})")
     parser.add_argument("--example", help=argparse.SUPPRESS)  # an rvtvm.examples model instead, for tests
     args = parser.parse_args(argv)
     if args.inputs < 1:
         parser.error("--inputs must be at least 1")
+    if not args.example and args.models_dir is None:
+        parser.error(f"MLPerf Tiny models not found in {mlperf_tiny.where_looked()}; give --models-dir")
 
     names = [args.example] if args.example else _select_models(args.models)
     rows = []

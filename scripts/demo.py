@@ -11,12 +11,11 @@ from pathlib import Path
 import numpy as np
 
 import rvtvm
-from rvtvm import examples
+from rvtvm import examples, mlperf_tiny
 from rvtvm.host_reference import run_on_host
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "build" / "demo"
-KWS = ROOT.parent / "shared" / "models" / "mlperf_tiny" / "kws_ref_model.tflite"
 
 
 def tflm_reference(path: Path):
@@ -40,10 +39,12 @@ def host_tvm_reference(model):
 
 def demo_models():
     """(name, what, model, reference) for each demo model."""
-    if KWS.is_file():
-        yield "kws_ref_model", "MLPerf Tiny keyword spotting, int8 TFLite (must match TFLite Micro bit for bit)", KWS, tflm_reference(KWS)
+    models = mlperf_tiny.models_dir()
+    if models is not None:
+        kws = models / f"{mlperf_tiny.MODELS['kws']}.tflite"
+        yield kws.stem, "MLPerf Tiny keyword spotting, int8 TFLite (must match TFLite Micro bit for bit)", kws, tflm_reference(kws)
     else:
-        print(f"(skipping the MLPerf Tiny model: {KWS} not found)")
+        print(f"(skipping the MLPerf Tiny model: not found in {mlperf_tiny.where_looked()})")
     for name, what in [
         ("int_mlp", "int8 MLP, integer-only (must match host TVM bit for bit)"),
         ("conv_relu_dense", "float32 conv2d + relu + maxpool + dense (must match host TVM to 1e-5)"),

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from .conftest import require_tools
+from .conftest import require_mlperf_models, require_tools
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "scripts" / "benchmark_mlperf.py"
@@ -23,9 +23,7 @@ _spec.loader.exec_module(bench)
 
 
 def _models_dir() -> Path:
-    if not (bench.MODELS_DIR / "README.md").is_file():
-        pytest.skip(f"MLPerf Tiny models not found in {bench.MODELS_DIR}")
-    return bench.MODELS_DIR
+    return require_mlperf_models()
 
 
 def test_mac_counts_match_the_readme():

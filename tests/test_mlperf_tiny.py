@@ -4,7 +4,6 @@ on the host (TVM llvm, 20 random inputs each), and on QEMU through the CLI (3 in
 These are the full-size models, so they are marked `slow`; CI runs them too. ad01 (the
 smallest) also runs in the quick tier through the one-shot `rvtvm run model.tflite`."""
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -12,25 +11,19 @@ import pytest
 import tvm
 from tvm import relax
 
+from rvtvm import mlperf_tiny
 from rvtvm.frontend import load_model
 
-from .conftest import require_tools
+from .conftest import require_mlperf_models, require_tools
 from .tflm_reference import run_tflm
 
-MODELS_DIR = Path(os.environ.get("RVTVM_MLPERF_DIR", Path(__file__).resolve().parents[2] / "shared" / "models" / "mlperf_tiny"))
-MODELS = ["kws_ref_model", "vww_96_int8", "pretrainedResnet_quant", "ad01_int8"]
+MODELS = list(mlperf_tiny.MODELS.values())
 HOST_INPUTS = 20
 QEMU_INPUTS = 3
 
 
 def model_path(name: str) -> Path:
-    path = MODELS_DIR / f"{name}.tflite"
-    if not path.is_file():
-        message = f"{path} not found (set RVTVM_MLPERF_DIR to the mlperf_tiny folder)"
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
+    return require_mlperf_models() / f"{name}.tflite"
 
 
 def random_inputs(path: Path, seed: int) -> np.ndarray:
