@@ -11,20 +11,12 @@ from __future__ import annotations
 
 import re
 
-import flatbuffers
 import numpy as np
 import pytest
 import tvm
 from tvm import te
 
-tflite = pytest.importorskip("tflite")
-runtime = pytest.importorskip("tflite_micro.python.tflite_micro.runtime")
-
-from tflite.BuiltinOperator import BuiltinOperator  # noqa: E402
-from tflite.BuiltinOptions import BuiltinOptions  # noqa: E402
-from tflite.TensorType import TensorType  # noqa: E402
-
-from rvtvm.tflite.activations import (  # noqa: E402
+from rvtvm.tflite.activations import (
     TABLE_THRESHOLD,
     logistic_int8,
     logistic_params,
@@ -33,116 +25,13 @@ from rvtvm.tflite.activations import (  # noqa: E402
     softmax_params,
 )
 
-# --- a one-operator TFLite model ------------------------------------------------------------
+from .tflite_builder import logistic_model, mean_model, softmax_model
+from .tflm_reference import run_tflm
 
 
-def _vector(builder, start, values, kind):
-    start(builder, len(values))
-    prepend = {"int32": builder.PrependInt32, "int64": builder.PrependInt64, "float32": builder.PrependFloat32}[kind]
-    for v in reversed(values):
-        prepend(v)
-    return builder.EndVector()
-
-
-def _offsets(builder, offsets):
-    builder.StartVector(4, len(offsets), 4)
-    for off in reversed(offsets):
-        builder.PrependUOffsetTRelative(off)
-    return builder.EndVector()
-
-
-def single_op_model(op: str, in_shape, out_shape, in_q, out_q, *, beta=1.0, axes=None, keepdims=False) -> bytes:
-    """An int8 model with one SOFTMAX, LOGISTIC or MEAN; in_q / out_q are (scale, zero point)."""
-    b = flatbuffers.Builder(1024)
-    buffers = []
-    for _ in range(3):  # the empty sentinel, the input's and the output's
-        tflite.BufferStart(b)
-        buffers.append(tflite.BufferEnd(b))
-    if op == "MEAN":
-        data = b.CreateByteVector(np.asarray(axes, np.int32).tobytes())
-        tflite.BufferStart(b)
-        tflite.BufferAddData(b, data)
-        buffers.append(tflite.BufferEnd(b))
-
-    def quant(scale, zero_point):
-        scales = _vector(b, tflite.QuantizationParametersStartScaleVector, [float(scale)], "float32")
-        zero_points = _vector(b, tflite.QuantizationParametersStartZeroPointVector, [int(zero_point)], "int64")
-        tflite.QuantizationParametersStart(b)
-        tflite.QuantizationParametersAddScale(b, scales)
-        tflite.QuantizationParametersAddZeroPoint(b, zero_points)
-        return tflite.QuantizationParametersEnd(b)
-
-    def tensor(name, shape, dtype, buffer, q):
-        name = b.CreateString(name)
-        shape = _vector(b, tflite.TensorStartShapeVector, [int(d) for d in shape], "int32")
-        tflite.TensorStart(b)
-        tflite.TensorAddShape(b, shape)
-        tflite.TensorAddType(b, dtype)
-        tflite.TensorAddBuffer(b, buffer)
-        tflite.TensorAddName(b, name)
-        if q is not None:
-            tflite.TensorAddQuantization(b, q)
-        return tflite.TensorEnd(b)
-
-    tensors = [tensor("x", in_shape, TensorType.INT8, 1, quant(*in_q)), tensor("y", out_shape, TensorType.INT8, 2, quant(*out_q))]
-    if op == "MEAN":
-        tensors.append(tensor("axes", [len(axes)], TensorType.INT32, 3, None))
-    options = options_type = None
-    if op == "SOFTMAX":
-        tflite.SoftmaxOptionsStart(b)
-        tflite.SoftmaxOptionsAddBeta(b, beta)
-        options, options_type = tflite.SoftmaxOptionsEnd(b), BuiltinOptions.SoftmaxOptions
-    elif op == "MEAN":
-        tflite.ReducerOptionsStart(b)
-        tflite.ReducerOptionsAddKeepDims(b, keepdims)
-        options, options_type = tflite.ReducerOptionsEnd(b), BuiltinOptions.ReducerOptions
-    inputs = _vector(b, tflite.OperatorStartInputsVector, [0, 2] if op == "MEAN" else [0], "int32")
-    outputs = _vector(b, tflite.OperatorStartOutputsVector, [1], "int32")
-    tflite.OperatorStart(b)
-    tflite.OperatorAddOpcodeIndex(b, 0)
-    tflite.OperatorAddInputs(b, inputs)
-    tflite.OperatorAddOutputs(b, outputs)
-    if options is not None:
-        tflite.OperatorAddBuiltinOptionsType(b, options_type)
-        tflite.OperatorAddBuiltinOptions(b, options)
-    operator = tflite.OperatorEnd(b)
-
-    tensors = _offsets(b, tensors)
-    operators = _offsets(b, [operator])
-    sg_inputs = _vector(b, tflite.SubGraphStartInputsVector, [0], "int32")
-    sg_outputs = _vector(b, tflite.SubGraphStartOutputsVector, [1], "int32")
-    tflite.SubGraphStart(b)
-    tflite.SubGraphAddTensors(b, tensors)
-    tflite.SubGraphAddInputs(b, sg_inputs)
-    tflite.SubGraphAddOutputs(b, sg_outputs)
-    tflite.SubGraphAddOperators(b, operators)
-    subgraph = tflite.SubGraphEnd(b)
-
-    code = getattr(BuiltinOperator, op)
-    tflite.OperatorCodeStart(b)
-    tflite.OperatorCodeAddDeprecatedBuiltinCode(b, min(code, 127))
-    tflite.OperatorCodeAddBuiltinCode(b, code)
-    tflite.OperatorCodeAddVersion(b, 1)
-    opcode = tflite.OperatorCodeEnd(b)
-
-    opcodes, subgraphs, buffers = _offsets(b, [opcode]), _offsets(b, [subgraph]), _offsets(b, buffers)
-    tflite.ModelStart(b)
-    tflite.ModelAddVersion(b, 3)
-    tflite.ModelAddOperatorCodes(b, opcodes)
-    tflite.ModelAddSubgraphs(b, subgraphs)
-    tflite.ModelAddBuffers(b, buffers)
-    b.Finish(tflite.ModelEnd(b), file_identifier=b"TFL3")
-    return bytes(b.Output())
-
-
-def run_tflm(model: bytes, inputs: list[np.ndarray]) -> list[np.ndarray]:
-    interpreter = runtime.Interpreter.from_bytes(model)
-    outs = []
-    for x in inputs:
-        interpreter.set_input(x, 0)
-        interpreter.invoke()
-        outs.append(interpreter.get_output(0).copy())
-    return outs
+def run_tflm_each(model: bytes, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    """One inference per input array."""
+    return [run_tflm(model, [x])[0] for x in inputs]
 
 
 # --- the TE side ----------------------------------------------------------------------------
@@ -203,16 +92,16 @@ SOFTMAX_CASES = [
 @pytest.mark.parametrize("scale,beta,shape", SOFTMAX_CASES, ids=lambda v: str(v))
 def test_softmax_matches_tflm(scale, beta, shape):
     xs = sample_inputs(shape, seed=len(shape) * 100 + shape[-1])
-    model = single_op_model("SOFTMAX", shape, shape, (scale, 0), (1 / 256, -128), beta=beta)
-    assert_same(run_tflm(model, xs), run_te(lambda x: softmax_int8(x, scale, beta), shape, xs), xs)
+    model = softmax_model(shape, (scale, 0), beta=beta)
+    assert_same(run_tflm_each(model, xs), run_te(lambda x: softmax_int8(x, scale, beta), shape, xs), xs)
 
 
 def test_softmax_int64_shape():
     """The importer builds placeholders with int64 extents (as LegalizeOps does)."""
     shape = (3, 11)
     xs = sample_inputs(shape, seed=5)
-    model = single_op_model("SOFTMAX", shape, shape, (0.2, -7), (1 / 256, -128), beta=1.0)
-    assert_same(run_tflm(model, xs), run_te(lambda x: softmax_int8(x, 0.2, 1.0), shape, xs, int64_shape=True), xs)
+    model = softmax_model(shape, (0.2, -7), beta=1.0)
+    assert_same(run_tflm_each(model, xs), run_te(lambda x: softmax_int8(x, 0.2, 1.0), shape, xs, int64_shape=True), xs)
 
 
 def test_softmax_params_follow_tflm():
@@ -248,17 +137,17 @@ def test_logistic_matches_tflm_on_every_input(scale, zero_point):
     shape = (2, 128)
     xs = [np.arange(-128, 128, dtype=np.int8).reshape(shape)]
     xs.append(np.random.default_rng(int(scale * 1000) + zero_point + 128).permutation(xs[0].reshape(-1)).reshape(shape))
-    model = single_op_model("LOGISTIC", shape, shape, (scale, zero_point), (1 / 256, -128))
-    assert_same(run_tflm(model, xs), run_te(lambda x: logistic_int8(x, scale, zero_point), shape, xs), xs)
+    model = logistic_model(shape, (scale, zero_point))
+    assert_same(run_tflm_each(model, xs), run_te(lambda x: logistic_int8(x, scale, zero_point), shape, xs), xs)
 
 
 @pytest.mark.parametrize("shape", [(1, 4, 4, 20), (1, 1, 1, 1), (3, 5)], ids=str)
 def test_logistic_table_and_small_shapes(shape):
     scale, zero_point = 0.0784, -9
     xs = sample_inputs(shape, seed=int(np.prod(shape)))
-    model = single_op_model("LOGISTIC", shape, shape, (scale, zero_point), (1 / 256, -128))
+    model = logistic_model(shape, (scale, zero_point))
     got = run_te(lambda x: logistic_int8(x, scale, zero_point), shape, xs, int64_shape=True)
-    assert_same(run_tflm(model, xs), got, xs)
+    assert_same(run_tflm_each(model, xs), got, xs)
     assert (int(np.prod(shape)) > TABLE_THRESHOLD) == (shape == (1, 4, 4, 20))
 
 
@@ -285,9 +174,9 @@ def test_mean_global_average_pool_matches_tflm(in_q, out_q, keepdims):
     shape, axes = (2, 5, 7, 8), [1, 2]
     out_shape = (2, 1, 1, 8) if keepdims else (2, 8)
     xs = sample_inputs(shape, seed=int(in_q[0] * 100), random=3)
-    model = single_op_model("MEAN", shape, out_shape, in_q, out_q, axes=axes, keepdims=keepdims)
+    model = mean_model(shape, in_q, axes, out_q, keep_dims=keepdims)
     got = run_te(lambda x: mean_int8(x, axes, keepdims, in_q[0], in_q[1], out_q[0], out_q[1]), shape, xs)
-    assert_same(run_tflm(model, xs), got, xs)
+    assert_same(run_tflm_each(model, xs), got, xs)
 
 
 @pytest.mark.parametrize(
@@ -301,9 +190,9 @@ def test_mean_other_axes_match_tflm(shape, axes, keepdims):
     reduced = {a % ndim for a in axes}
     out_shape = [1 if a in reduced else d for a, d in enumerate(shape)] if keepdims else [d for a, d in enumerate(shape) if a not in reduced]
     xs = sample_inputs(shape, seed=ndim, random=3)
-    model = single_op_model("MEAN", shape, out_shape, in_q, out_q, axes=axes, keepdims=keepdims)
+    model = mean_model(shape, in_q, axes, out_q, keep_dims=keepdims)
     got = run_te(lambda x: mean_int8(x, axes, keepdims, in_q[0], in_q[1], out_q[0], out_q[1]), shape, xs, int64_shape=True)
-    assert_same(run_tflm(model, xs), got, xs)
+    assert_same(run_tflm_each(model, xs), got, xs)
 
 
 # --- plain C for a 32-bit target ------------------------------------------------------------
