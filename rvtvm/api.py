@@ -87,13 +87,17 @@ def flash(project_dir: "str | os.PathLike", *, options: dict | None = None, log:
 
 def run(
     project_dir: "str | os.PathLike",
-    inputs: list,
+    inputs: "list | None",
     *,
     options: dict | None = None,
     timeout_sec: float = 60.0,
+    seed: int = 0,
     log: Log = _quiet,
 ) -> list[RunResult]:
-    """Run each input set (a dict name -> array, or a list in input order) through one boot."""
+    """Run each input set (a dict name -> array, or a list in input order) through one boot.
+    `inputs=None` runs one set of random inputs drawn with `seed`."""
+    if inputs is None:
+        inputs = _random_input_sets(read_metadata(Path(project_dir) / "model.tar"), seed, log)
     results = []
     with session(project_dir, options=options, timeout_sec=timeout_sec) as sess:
         for i, inp in enumerate(inputs):
@@ -121,13 +125,17 @@ def run_model(
         workdir = Path(workdir)
         compiled = compile_model(model, workdir / "model.tar", log=log)
         if inputs is None:
-            from .examples import random_inputs
-
-            log(f"no inputs given: running one set of random inputs (seed {seed})")
-            inputs = [random_inputs(compiled.metadata, seed=seed)]
+            inputs = _random_input_sets(compiled.metadata, seed, log)
         for inp in inputs:  # refuse bad inputs before the slow build, not after it
             check_inputs(compiled.metadata, inp)
         project = workdir / "project"
         create_project(project, compiled.path, board=board, options=options, log=log)
         build(project, log=log)
         return compiled, run(project, inputs, timeout_sec=timeout_sec, log=log)
+
+
+def _random_input_sets(metadata: dict, seed: int, log: Log) -> list:
+    from .examples import random_inputs
+
+    log(f"no inputs given: running one set of random inputs (seed {seed})")
+    return [random_inputs(metadata, seed=seed)]

@@ -121,9 +121,8 @@ def _cmd_run(args, log) -> None:
         if not (target / "microtvm_api_server.py").is_file():
             raise RvtvmError(f"{target} is not an rvtvm project; create one with `rvtvm project create`")
         metadata = read_metadata(target / "model.tar")
-        if not inputs:
-            inputs = _random_inputs(metadata, args.seed, log)
-        [result] = api.run(target, [inputs], options=options, timeout_sec=args.timeout, log=log)
+        [result] = api.run(target, [inputs] if inputs else None, options=options, timeout_sec=args.timeout,
+                           seed=args.seed, log=log)
     else:
         compiled, [result] = api.run_model(target, [inputs] if inputs else None, board=args.board, options=options,
                                            timeout_sec=args.timeout, seed=args.seed, log=log)
@@ -132,13 +131,6 @@ def _cmd_run(args, log) -> None:
     if args.output:
         np.savez(args.output, **result.outputs)
         log(f"wrote {args.output}")
-
-
-def _random_inputs(metadata: dict, seed: int, log) -> dict:
-    from .examples import random_inputs
-
-    log(f"no inputs given: running one set of random inputs (seed {seed})")
-    return random_inputs(metadata, seed=seed)
 
 
 def main(argv: list[str] | None = None) -> int:
