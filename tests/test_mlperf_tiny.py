@@ -15,7 +15,7 @@ from rvtvm import mlperf_tiny
 from rvtvm.frontend import load_model
 
 from .conftest import require_mlperf_models, require_tools
-from .tflm_reference import run_tflm
+from .tflm_reference import random_inputs, run_tflm
 
 MODELS = list(mlperf_tiny.MODELS.values())
 HOST_INPUTS = 20
@@ -26,10 +26,9 @@ def model_path(name: str) -> Path:
     return require_mlperf_models() / f"{name}.tflite"
 
 
-def random_inputs(path: Path, seed: int) -> np.ndarray:
-    [port] = load_model(path).mod["main"].params
-    shape = tuple(int(d) for d in port.ty.shape)
-    return np.random.default_rng(seed).integers(-128, 128, size=shape, dtype=np.int8)
+def random_input(path: Path, seed: int) -> np.ndarray:
+    [x] = random_inputs(path, np.random.default_rng(seed))
+    return x
 
 
 @pytest.mark.slow
@@ -38,7 +37,7 @@ def test_host_bit_exact_with_tflm(name):
     path = model_path(name)
     vm = relax.VirtualMachine(tvm.compile(load_model(path).mod, target="llvm"), tvm.cpu())
     for seed in range(HOST_INPUTS):
-        x = random_inputs(path, seed)
+        x = random_input(path, seed)
         [expected] = run_tflm(path.read_bytes(), [x])
         got = vm["main"](tvm.runtime.tensor(x)).numpy()
         np.testing.assert_array_equal(got, expected, err_msg=f"{name}, input seed {seed}")
@@ -56,11 +55,11 @@ def test_qemu_bit_exact_with_tflm(name, tmp_path, run_cli):
     for args in (["compile", path, "-o", mlf], ["project", "create", project, "--mlf", mlf], ["project", "build", project]):
         done = run_cli(*args)
         assert done.returncode == 0, f"rvtvm {args[0]} failed:\n{done.stderr}"
-    [port] = load_model(path).mod["main"].params
+    [input_name] = load_model(path).input_names
     for seed in range(QEMU_INPUTS):
-        x = random_inputs(path, 100 + seed)
+        x = random_input(path, 100 + seed)
         np.save(tmp_path / "x.npy", x)
-        done = run_cli("run", project, "--input", f"{port.name}=" + str(tmp_path / "x.npy"), "--output", tmp_path / "y.npz")
+        done = run_cli("run", project, "--input", f"{input_name}=" + str(tmp_path / "x.npy"), "--output", tmp_path / "y.npz")
         assert done.returncode == 0, done.stderr
         [expected] = run_tflm(path.read_bytes(), [x])
         with np.load(tmp_path / "y.npz") as outputs:
@@ -82,9 +81,9 @@ def test_one_shot_run_of_a_tflite_model(tmp_path, run_cli):
 
     from rvtvm.examples import random_inputs as rvtvm_random_inputs
 
-    [port] = load_model(path).mod["main"].params
-    metadata = {"inputs": [{"name": port.name, "shape": [1, 640], "dtype": "int8"}]}
-    x = rvtvm_random_inputs(metadata, seed=7)[port.name]
+    [name] = load_model(path).input_names
+    metadata = {"inputs": [{"name": name, "shape": [1, 640], "dtype": "int8"}]}
+    x = rvtvm_random_inputs(metadata, seed=7)[name]
     [expected] = run_tflm(path.read_bytes(), [x])
     with np.load(tmp_path / "y.npz") as outputs:
         [got] = [outputs[k] for k in outputs.files]
