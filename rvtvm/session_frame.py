@@ -67,13 +67,16 @@ Event = bytes | FrameError
 class Decoder:
     """Streaming decoder. feed() returns the events of the bytes given: a delivered payload as
     bytes (only after its CRC matched), or a FrameError. Bytes skipped outside frames are counted
-    in garbage_bytes."""
+    in garbage_bytes, and the last `keep_skipped` of them are kept in .skipped (the device's
+    log text travels there)."""
 
     _HUNT, _LENGTH_LOW, _LENGTH_HIGH, _PAYLOAD, _CRC_LOW, _CRC_HIGH = range(6)
 
-    def __init__(self, capacity: int = MAX_PAYLOAD) -> None:
+    def __init__(self, capacity: int = MAX_PAYLOAD, keep_skipped: int = 0) -> None:
         self.capacity = max(0, min(capacity, MAX_PAYLOAD))
         self.garbage_bytes = 0
+        self.skipped = bytearray()
+        self._keep_skipped = keep_skipped
         self._begin()
         self._state = self._HUNT  # outside a frame until the first START
 
@@ -107,6 +110,9 @@ class Decoder:
             return FrameError.TRUNCATED if truncated else None
         if self._state == self._HUNT:
             self.garbage_bytes += 1
+            if self._keep_skipped:
+                self.skipped.append(byte)
+                del self.skipped[: max(0, len(self.skipped) - self._keep_skipped)]
             return None
         if self._escape_pending:
             self._escape_pending = False

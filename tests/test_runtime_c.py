@@ -80,9 +80,10 @@ UNIT_TESTS = {
     "stack_test": [],  # rvtvm_stack_used_bytes is inline; stack.c is target-only
     "tvm_ffi_error_test": ["tvm_ffi_error.c", "log.c", "text.c"],
     "session_frame_test": ["session_frame.c"],
+    "session_test": ["session.c", "session_frame.c"],
 }
 # Decoders of untrusted bytes: their tests must run under ASan/UBSan, never silently without.
-NEEDS_SANITIZERS = {"session_frame_test"}
+NEEDS_SANITIZERS = {"session_frame_test", "session_test"}
 
 
 @pytest.fixture(scope="module")

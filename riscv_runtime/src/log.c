@@ -2,13 +2,16 @@
 #include "rvtvm/log.h"
 
 #include "rvtvm/board.h"
+#include "rvtvm/session_frame.h"
 #include "rvtvm/text.h"
 
 static void write_chars(const char* chars, uint32_t count) {
   for (uint32_t i = 0; i < count; ++i) {
     uint8_t byte = (uint8_t)chars[i];
-    /* Bytes >= 0x80 could be taken for a frame start (MAGIC0 is 0xA5) by the host. */
-    rvtvm_board_uart_write_byte(byte < 0x80u ? byte : (uint8_t)'?');
+    /* The host must never take log text for a frame: bytes >= 0x80 could be a wire.h frame
+     * start (MAGIC0 is 0xA5), '~' and '}' are a session frame's START and ESCAPE. */
+    int framing = byte >= 0x80u || byte == RVTVM_SFRAME_START || byte == RVTVM_SFRAME_ESCAPE;
+    rvtvm_board_uart_write_byte(framing ? (uint8_t)'?' : byte);
   }
 }
 

@@ -179,7 +179,9 @@ int rvtvm_sframe_end(struct rvtvm_sframe_encoder* encoder) {
     --encoder->remaining;
     send_body_byte(encoder, 0);
   }
-  uint16_t crc = encoder->crc;
+  /* A frame whose pieces did not add up carries wrong bytes: break its CRC so that no receiver
+   * takes it for data. */
+  uint16_t crc = encoder->miscounted ? (uint16_t)~encoder->crc : encoder->crc;
   send_escaped(encoder, (uint8_t)(crc & 0xFFu));
   send_escaped(encoder, (uint8_t)(crc >> 8));
   return encoder->miscounted ? -1 : 0;

@@ -1,7 +1,8 @@
 /* Log text on the UART without printf.
  *
- * Log text travels between frames on the same UART, so it must stay 7-bit ASCII (wire.h): bytes
- * of 0x80 and above are sent as '?'. Lines end with "\n".
+ * Log text travels between frames on the same UART, so it must never look like one: it stays
+ * 7-bit ASCII (wire.h) without the session frame's START '~' and ESCAPE '}' (session_frame.h);
+ * other bytes are sent as '?'. Lines end with "\n".
  */
 #ifndef RVTVM_LOG_H_
 #define RVTVM_LOG_H_

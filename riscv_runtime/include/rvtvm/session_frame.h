@@ -76,8 +76,9 @@ int rvtvm_sframe_decoder_feed(struct rvtvm_sframe_decoder* decoder, uint8_t byte
 
 /* ----- Encoder: rvtvm_sframe_begin(length); any number of rvtvm_sframe_put(); rvtvm_sframe_end().
  * Streams START and the escaped body to the sink; no frame buffer. The stream stays well formed
- * if the caller miscounts: bytes beyond `length` are dropped, missing ones are sent as zeros, and
- * rvtvm_sframe_end reports the mismatch. */
+ * if the caller miscounts: bytes beyond `length` are dropped, missing ones are sent as zeros, the
+ * CRC is sent inverted so that every receiver rejects the frame (ERR_CRC), and rvtvm_sframe_end
+ * reports the mismatch. */
 
 typedef void (*rvtvm_sframe_sink)(void* context, const uint8_t* bytes, uint32_t count);
 
