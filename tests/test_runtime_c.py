@@ -115,6 +115,22 @@ def build_host_unit(name: str, sanitizer_flags: list[str], out_dir: Path) -> Pat
     return binary
 
 
+def build_sanitized_program(sources: list[Path], binary: Path, sanitizer_flags: list[str],
+                            include_dirs: list[Path] = ()) -> Path:
+    """Compiles a host program that parses untrusted bytes, always under ASan/UBSan."""
+    if not sanitizer_flags:
+        pytest.fail(f"{binary.name} parses untrusted bytes: it needs -fsanitize=address,undefined, "
+                    "which the host gcc lacks")
+    build = run_checked(
+        ["gcc", "-std=c11", "-g", "-O1", *STRICT_WARNINGS, *sanitizer_flags,
+         f"-I{RUNTIME / 'include'}", *[f"-I{d}" for d in include_dirs], *map(str, sources),
+         "-o", str(binary)],
+        binary.parent, 120,
+    )
+    assert build.returncode == 0, build.stdout
+    return binary
+
+
 @pytest.mark.parametrize("name", sorted(UNIT_TESTS))
 def test_host_unit(name: str, sanitizer_flags: list[str], tmp_path: Path) -> None:
     binary = build_host_unit(name, sanitizer_flags, tmp_path)

@@ -47,8 +47,39 @@ static void test_long_and_non_ascii_messages(void) {
   }
 }
 
+static void test_last_error_keeps_the_latest_message_on_one_line(void) {
+  rvtvm_tvm_clear_last_error();
+  CHECK(strcmp(rvtvm_tvm_last_error(), "") == 0);
+  const char* first[] = {"first"};
+  TVMFFIErrorSetRaisedFromCStrParts("TypeError", first, 1);
+  const char* second[] = {"Argument ", NULL, "x\r\nbad"};
+  TVMFFIErrorSetRaisedFromCStrParts("ValueError", second, 3);
+  CHECK(strcmp(rvtvm_tvm_last_error(), "ValueError: Argument x  bad") == 0);
+  TVMFFIErrorSetRaisedFromCStrParts(NULL, second, 0);
+  CHECK(strcmp(rvtvm_tvm_last_error(), "Error: ") == 0);
+  rvtvm_tvm_clear_last_error();
+  CHECK(strcmp(rvtvm_tvm_last_error(), "") == 0);
+}
+
+static void test_last_error_is_cut_to_its_buffer(void) {
+  char long_part[400];
+  memset(long_part, 'q', sizeof long_part - 1);
+  long_part[sizeof long_part - 1] = '\0';
+  const char* parts[] = {long_part, "tail"};
+  clear_uart();
+  TVMFFIErrorSetRaisedFromCStrParts("RuntimeError", parts, 2);
+  const char* kept = rvtvm_tvm_last_error();
+  CHECK(strlen(kept) == RVTVM_TVM_LAST_ERROR_BYTES - 1);
+  CHECK(strncmp(kept, "RuntimeError: qqq", 17) == 0);
+  CHECK(kept[RVTVM_TVM_LAST_ERROR_BYTES - 2] == 'q');
+  /* The log line is not cut. */
+  CHECK(uart_length == strlen("tvm error: RuntimeError: ") + 399 + strlen("tail\n"));
+}
+
 int main(void) {
   RUN_TEST(test_error_is_one_line_and_counted);
   RUN_TEST(test_long_and_non_ascii_messages);
+  RUN_TEST(test_last_error_keeps_the_latest_message_on_one_line);
+  RUN_TEST(test_last_error_is_cut_to_its_buffer);
   return check_summary();
 }

@@ -23,4 +23,14 @@ void TVMFFIErrorSetRaisedFromCStrParts(const char* kind, const char** message_pa
 /* Errors raised through TVMFFIErrorSetRaisedFromCStrParts since boot. */
 uint32_t rvtvm_tvm_error_count(void);
 
+/* Capacity of the last-error text, its NUL included; longer messages are cut. */
+#define RVTVM_TVM_LAST_ERROR_BYTES 160
+
+/* The last error raised through TVMFFIErrorSetRaisedFromCStrParts, as one NUL-terminated line
+ * "<kind>: <message>" (line breaks become spaces). "" if none since boot or since
+ * rvtvm_tvm_clear_last_error(). The RPC server clears it before each call it makes, so a
+ * failing callee's status is never explained by a stale message. */
+const char* rvtvm_tvm_last_error(void);
+void rvtvm_tvm_clear_last_error(void);
+
 #endif /* RVTVM_TVM_BACKEND_H_ */
