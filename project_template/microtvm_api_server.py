@@ -60,6 +60,7 @@ PROTOCOL_VERSION = 1
 PLATFORM_NAME = "rvtvm"
 OLDEST_TVM = (0, 18)  # microTVM's last release; anything older speaks a different protocol
 
+GATHER_IDLE_SEC = 0.0005  # read_transport keeps reading while bytes come at least this often
 PROJECT_FILE = "rvtvm_project.json"  # options generate_project received; marks a generated project
 MODEL_TAR = "model.tar"
 TEMPLATE_ITEMS = ("microtvm_api_server.py", "Makefile", "src")  # copied into every project
@@ -347,14 +348,17 @@ def _check_timeout(method, timeout_sec):
 
 Board = collections.namedtuple(
     "Board",
-    ("name", "ram_origin", "ram_length", "stack_bytes", "emulator", "timeouts", "help"),
+    ("name", "ram_origin", "ram_length", "stack_bytes", "cycles_per_second", "emulator", "timeouts",
+     "help"),
 )
 
 # The smallest stack_size_bytes accepted: below this even the firmware's own frames (frame codec,
 # error text) would not fit.
 MIN_STACK_BYTES = 1024
 
-# Every board. `stack_bytes` is its default stack_size_bytes. `emulator` is the command that boots
+# Every board. `stack_bytes` is its default stack_size_bytes. `cycles_per_second` is the rate of
+# its cycle counter (QEMU with -icount shift=0 retires one instruction per virtual nanosecond), from
+# which the RPC time evaluator reports seconds. `emulator` is the command that boots
 # build/firmware.elf; {elf} and {uart_socket} are replaced by absolute paths. The emulator must
 # listen on {uart_socket} for the board's UART and hold the guest until a client connects. Its
 # first word is the tool flash requires on PATH.
@@ -364,6 +368,7 @@ BOARDS = {
         ram_origin=0x80000000,
         ram_length=16 * 1024 * 1024,
         stack_bytes=64 * 1024,
+        cycles_per_second=1_000_000_000,
         emulator=(
             "qemu-system-riscv32", "-machine", "virt", "-cpu", "rv32", "-m", "16M",
             "-bios", "none", "-kernel", "{elf}", "-display", "none", "-monitor", "none",
@@ -380,11 +385,14 @@ BOARDS = {
     ),
 }
 
-# What main() the firmware runs. host_driven (an RPC server in the firmware) comes later; the
-# Makefile picks sources by PROJECT_TYPE from board.mk.
+# What main() the firmware runs; the Makefile picks sources by PROJECT_TYPE from board.mk.
 PROJECT_TYPES = {
     "aot_standalone": "the firmware runs the model on inputs received over the UART",
+    "host_driven": "the firmware is a TVM RPC server: the host calls the model's operators "
+                   "(rvtvm.session.connect)",
 }
+DEFAULT_RPC_HEAP_BYTES = 64 * 1024
+RPC_MESSAGE_BYTES = 7 + 8 + 2048  # main_host_driven.c's receive buffer at its default packet size
 
 PROJECT_OPTIONS = (
     ProjectOption("board", choices=sorted(BOARDS), type="str", required=["generate_project"],
@@ -412,6 +420,10 @@ PROJECT_OPTIONS = (
                        "with every result, and a run that outgrows it fails. Default: the "
                        "board's (" + ", ".join(f"{b.name}: {b.stack_bytes}"
                                                for b in BOARDS.values()) + ")."),
+    ProjectOption("rpc_heap_bytes", default=None, type="int",
+                  optional=["generate_project"],
+                  help="host_driven: bytes for tensors the host allocates on the board "
+                       f"(tvm.runtime.tensor/empty). Default: {DEFAULT_RPC_HEAP_BYTES}."),
     ProjectOption("emulator_timeout_sec", default=300, type="int",
                   optional=["flash", "open_transport"],
                   help="The emulator is killed after this many seconds, no matter what."),
@@ -419,8 +431,8 @@ PROJECT_OPTIONS = (
 _OPTIONS_BY_NAME = {o.name: o for o in PROJECT_OPTIONS}
 _OPTION_TYPES = {"bool": (bool,), "int": (int,), "str": (str,)}
 _POSITIVE_INT_OPTIONS = {"emulator_timeout_sec": 1, "workspace_size_bytes": 0,
-                         "stack_size_bytes": MIN_STACK_BYTES}  # name -> minimum
-_MULTIPLE_OPTIONS = {"stack_size_bytes": 16}  # name -> the value must be a multiple of this
+                         "stack_size_bytes": MIN_STACK_BYTES, "rpc_heap_bytes": 0}  # name -> minimum
+_MULTIPLE_OPTIONS = {"stack_size_bytes": 16, "rpc_heap_bytes": 16}  # name -> the value must be a multiple of this
 
 
 def resolve_options(method, given, stored=None):
@@ -553,16 +565,35 @@ def stack_bytes(board, options):
     return options["stack_size_bytes"] or board.stack_bytes
 
 
-def check_memory(meta, board, workspace_size_bytes, stack):
+def workspace_pool_bytes(meta, options):
+    """The general workspace pool: workspace_size_bytes; for host_driven at least the largest
+    operator's scratch, since operators called from the host take theirs from the pool."""
+    given = options["workspace_size_bytes"] or 0
+    if options["project_type"] == "host_driven":
+        return max(given, meta["memory"]["workspace_bytes"])
+    return given
+
+
+def rpc_heap_bytes(options):
+    if options["project_type"] != "host_driven":
+        return 0
+    heap = options["rpc_heap_bytes"]
+    return DEFAULT_RPC_HEAP_BYTES if heap is None else heap
+
+
+def check_memory(meta, board, options, stack):
     """Refuses a model that can't fit the board, before anything is compiled."""
     mem = meta["memory"]
-    pool = workspace_size_bytes or 0
-    need = mem["arena_bytes"] + mem["constant_bytes"] + pool + stack  # inputs, outputs: in the arena
+    workspace_size_bytes = options["workspace_size_bytes"]
+    pool = workspace_pool_bytes(meta, options)
+    rpc = rpc_heap_bytes(options) + (RPC_MESSAGE_BYTES if options["project_type"] == "host_driven" else 0)
+    need = mem["arena_bytes"] + mem["constant_bytes"] + pool + rpc + stack  # inputs, outputs: in the arena
     if need > board.ram_length:
         pool_text = f" + workspace pool {pool}" if pool else ""
+        rpc_text = f" + RPC heap and buffer {rpc}" if rpc else ""
         raise ServerError(
             f"model does not fit board {board.name}: it needs {need} bytes of RAM "
-            f"(arena {mem['arena_bytes']} + constants {mem['constant_bytes']}{pool_text} + stack {stack}) "
+            f"(arena {mem['arena_bytes']} + constants {mem['constant_bytes']}{pool_text}{rpc_text} + stack {stack}) "
             f"but the board has {board.ram_length}")
     if workspace_size_bytes is not None and workspace_size_bytes < mem["workspace_bytes"]:
         raise ServerError(
@@ -570,7 +601,7 @@ def check_memory(meta, board, workspace_size_bytes, stack):
             f"({mem['workspace_bytes']} bytes, metadata.json memory.workspace_bytes)")
 
 
-def board_mk_text(board, options):
+def board_mk_text(board, options, meta):
     return "".join([
         "# Written by microtvm_api_server.py generate_project. Do not edit: generate again.\n",
         f"BOARD := {board.name}\n",
@@ -578,7 +609,9 @@ def board_mk_text(board, options):
         f"RAM_ORIGIN := 0x{board.ram_origin:08x}\n",
         f"RAM_LENGTH := {board.ram_length}\n",
         f"STACK_BYTES := {stack_bytes(board, options)}\n",
-        f"WORKSPACE_POOL_BYTES := {options['workspace_size_bytes'] or 0}\n",
+        f"WORKSPACE_POOL_BYTES := {workspace_pool_bytes(meta, options)}\n",
+        f"RPC_HEAP_BYTES := {rpc_heap_bytes(options)}\n",
+        f"CYCLES_PER_SECOND := {board.cycles_per_second}\n",
     ])
 
 
@@ -622,6 +655,42 @@ def model_glue_text(meta):
                            for t, buf in zip(meta[kind], buffers[kind]))
         lines.append(f"  struct {prefix}_{kind} {kind} = {{{fields}}};")
     lines += [f"  return {prefix}_run(&inputs, &outputs);", "}", ""]
+    return "\n".join(lines)
+
+
+def model_rpc_text(meta):
+    """C source implementing src/model_rpc.h (host_driven projects): the system lib and the
+    memory regions the firmware's RPC server serves."""
+    name = meta["model_name"]
+    prefix = f"tvmgen_{name}"
+    operators = [op["name"] for op in meta.get("operators", [])]
+    for op in operators:
+        _require(_is_identifier(op), f"metadata.json operator name {op!r} is not a C identifier")
+    lines = [
+        f"/* Written by microtvm_api_server.py from model/metadata.json (model \"{name}\").",
+        " * Do not edit: generate the project again. Implements src/model_rpc.h. */",
+        "#include <stdint.h>",
+        "",
+        "#include \"model_rpc.h\"",
+        f"#include \"{prefix}.h\"",
+        "",
+    ]
+    lines += [f"int32_t __tvm_ffi_{op}(void* self, const TVMFFIAny* args, int32_t num_args, "
+              "TVMFFIAny* result);" for op in operators]
+    lines += ["", "const struct rvtvm_rpc_function rvtvm_model_functions[] = {",
+              f"  {{\"{prefix}_run\", rvtvm_model_run_packed}},"]
+    lines += [f"  {{\"{op}\", __tvm_ffi_{op}}}," for op in operators]
+    lines += ["};", f"const uint32_t rvtvm_model_num_functions = {1 + len(operators)}u;", "",
+              f"static struct rvtvm_rpc_region regions[1 + {prefix.upper()}_NUM_CONSTANTS];", "",
+              "const struct rvtvm_rpc_region* rvtvm_model_regions(uint32_t* count) {",
+              f"  regions[0] = (struct rvtvm_rpc_region){{{prefix}_arena, sizeof {prefix}_arena, 1}};",
+              "  for (uint32_t i = 0; i + 1 < sizeof regions / sizeof regions[0]; ++i) {",
+              f"    regions[1 + i] = (struct rvtvm_rpc_region){{(void*)(uintptr_t){prefix}_constants[i],",
+              f"                                               {prefix}_constant_bytes[i], 0}};",
+              "  }",
+              "  *count = sizeof regions / sizeof regions[0];",
+              "  return regions;",
+              "}", ""]
     return "\n".join(lines)
 
 
@@ -831,9 +900,11 @@ class RvtvmHandler(ProjectAPIHandler):
         if not header.is_file():
             raise ServerError(f"the Model Library Format tar has no executor header "
                               f"codegen/host/include/{header.name}")
-        check_memory(meta, board, options["workspace_size_bytes"], stack_bytes(board, options))
-        (project_dir / "board.mk").write_text(board_mk_text(board, options))
+        check_memory(meta, board, options, stack_bytes(board, options))
+        (project_dir / "board.mk").write_text(board_mk_text(board, options, meta))
         (project_dir / "src" / "model_glue.c").write_text(model_glue_text(meta))
+        if options["project_type"] == "host_driven":
+            (project_dir / "src" / "model_rpc.c").write_text(model_rpc_text(meta))
 
     # ---- build ----
 
@@ -952,10 +1023,29 @@ class RvtvmHandler(ProjectAPIHandler):
                 except OSError:
                     data = b""
                 if data:
-                    return data
+                    return data + self._gather(sock, n - len(data))
                 raise self._transport_closed()
             if deadline is not None and time.monotonic() >= deadline:
                 raise IoTimeoutError(data={"detail": f"no data within {timeout_sec:g} s"})
+
+    @staticmethod
+    def _gather(sock, n):
+        """More bytes of a burst already under way, up to n: an emulated UART delivers a reply a
+        byte at a time, and each read_transport costs the client a round trip. Stops after
+        GATHER_IDLE_SEC without a byte (or at EOF, which the next read reports)."""
+        data = b""
+        while len(data) < n:
+            readable, _, _ = select.select([sock], [], [], GATHER_IDLE_SEC)
+            if not readable:
+                break
+            try:
+                more = sock.recv(n - len(data))
+            except (BlockingIOError, OSError):
+                break
+            if not more:
+                break
+            data += more
+        return data
 
     def write_transport(self, data, timeout_sec):
         sock = self._open_socket()

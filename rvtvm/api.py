@@ -6,6 +6,7 @@
     rvtvm.build("proj")
     results = rvtvm.run("proj", [{"input": x0}, {"input": x1}])   # one boot, several inputs
     results = rvtvm.run_model("model.onnx", [{"input": x0}])       # all steps in a temp dir
+    result = rvtvm.api.run_host_driven("proj", {"input": x0})      # operator by operator over RPC
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from .compiler import CompiledModel, compile_model, read_metadata
+from .errors import RvtvmError
+from .host_driven import HostDrivenResult
 from .standalone import RunResult, StandaloneSession, check_inputs
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -62,7 +65,7 @@ def build(project_dir: "str | os.PathLike", *, options: dict | None = None, log:
 
 
 @contextlib.contextmanager
-def session(project_dir: "str | os.PathLike", *, options: dict | None = None, timeout_sec: float = 60.0) -> Iterator[StandaloneSession]:
+def standalone_session(project_dir: "str | os.PathLike", *, options: dict | None = None, timeout_sec: float = 60.0) -> Iterator[StandaloneSession]:
     """Boot the built firmware and talk to it. The emulator is stopped and reaped on exit,
     whatever happens inside the block."""
     from .project import GeneratedProject
@@ -79,10 +82,53 @@ def session(project_dir: "str | os.PathLike", *, options: dict | None = None, ti
 
 def flash(project_dir: "str | os.PathLike", *, options: dict | None = None, log: Log = _quiet) -> str:
     """Boot the firmware, check that it answers with the project's model, and stop it."""
-    with session(project_dir, options=options) as sess:
-        name = sess.metadata["model_name"]
+    name = read_metadata(Path(project_dir) / "model.tar")["model_name"]
+    if project_type(project_dir) == "host_driven":
+        from .rpc_bridge import open_board
+
+        with open_board(project_dir, options=options):
+            pass
+    else:
+        with standalone_session(project_dir, options=options) as sess:
+            name = sess.metadata["model_name"]
     log(f"firmware booted and answered with model '{name}'")
     return name
+
+
+def project_options(project_dir: "str | os.PathLike") -> dict:
+    """The options a generated project was created with (board, project_type, ...)."""
+    from .rpc_bridge import stored_options
+
+    return stored_options(Path(project_dir))
+
+
+def project_type(project_dir: "str | os.PathLike") -> str | None:
+    return project_options(project_dir).get("project_type")
+
+
+def run_host_driven(
+    project_dir: "str | os.PathLike",
+    inputs: "dict | list | None",
+    *,
+    timeout_sec: float = 60.0,
+    seed: int = 0,
+    log: Log = _quiet,
+) -> HostDrivenResult:
+    """Boots a host_driven project and runs the model once from the host, operator by
+    operator, with each operator's device cycles. `inputs=None` draws random inputs."""
+    from . import host_driven
+    from .session import connect
+
+    metadata = read_metadata(Path(project_dir) / "model.tar")
+    if project_type(project_dir) != "host_driven":
+        raise RvtvmError(f"{project_dir} is an {project_type(project_dir)} project; create it with "
+                         "--project-type host_driven to run it host-driven")
+    if inputs is None:
+        [inputs] = _random_input_sets(metadata, seed, log)
+    check_inputs(metadata, inputs)
+    log("booting the board and opening an RPC session")
+    with connect(project_dir, call_timeout_sec=timeout_sec) as sess:
+        return host_driven.run(sess, metadata, inputs, log=log)
 
 
 def run(
@@ -99,7 +145,7 @@ def run(
     if inputs is None:
         inputs = _random_input_sets(read_metadata(Path(project_dir) / "model.tar"), seed, log)
     results = []
-    with session(project_dir, options=options, timeout_sec=timeout_sec) as sess:
+    with standalone_session(project_dir, options=options, timeout_sec=timeout_sec) as sess:
         for i, inp in enumerate(inputs):
             log(f"running input set {i + 1}/{len(inputs)}")
             results.append(sess.run(inp))

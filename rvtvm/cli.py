@@ -4,8 +4,9 @@
     rvtvm project create DIR --mlf model.tar --board qemu_riscv32 [-o key=value ...]
     rvtvm project build DIR
     rvtvm project flash DIR
-    rvtvm run DIR   --input NAME=file.npy ... [--output out.npz]
+    rvtvm run DIR   --input NAME=file.npy ... [--output out.npz] [--mode host-driven]
     rvtvm run MODEL --board qemu_riscv32 --input ... [--output out.npz]
+    rvtvm rpc-server --project DIR [--tracker HOST:PORT --key K]
 
 Every failure is one line on stderr and exit status 1 (130 on Ctrl-C); --verbose adds the
 traceback.
@@ -72,7 +73,42 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("-o", "--option", dest="options", action="append", type=_option, default=[], metavar="KEY=VALUE")
     r.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the firmware per step (default 60)")
     r.add_argument("--seed", type=int, default=0, help="seed of the random inputs used when no --input is given (default 0)")
+    r.add_argument("--mode", choices=("standalone", "host-driven"), default="standalone",
+                   help="standalone: the firmware runs the model (default); host-driven: the host calls each operator over "
+                        "RPC and prints a per-operator cycle profile (needs a host_driven project)")
+    s = sub.add_parser("rpc-server", help="serve a host_driven board to tvm.rpc clients, optionally through an RPC tracker")
+    s.add_argument("--project", required=True, help="a built project created with --project-type host_driven")
+    s.add_argument("--board", help="the board the project must be for (default: the project's)")
+    s.add_argument("--tracker", metavar="HOST:PORT", help="register with this TVM RPC tracker (python -m tvm.exec.rpc_tracker)")
+    s.add_argument("--key", default="rvtvm", help="the key clients request the board by (default: rvtvm)")
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
+    s.add_argument("--port", type=int, default=9090, help="first port to try (default 9090; up to 9199)")
+    s.add_argument("--timeout", type=float, default=60.0, help="seconds a single RPC call may take on the board (default 60)")
     return p
+
+
+def _host_port(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit():
+        raise InputError(f"--tracker must look like HOST:PORT, got {text!r}")
+    return host, int(port)
+
+
+def _cmd_rpc_server(args, log) -> None:
+    from . import api
+    from .board_server import serve
+
+    project = Path(args.project)
+    if not (project / "microtvm_api_server.py").is_file():
+        raise RvtvmError(f"{project} is not an rvtvm project; create one with `rvtvm project create --project-type host_driven`")
+    stored = api.project_options(project)
+    if stored.get("project_type") != "host_driven":
+        raise RvtvmError(f"{project} is an {stored.get('project_type')} project; the RPC server needs --project-type host_driven")
+    if args.board and args.board != stored.get("board"):
+        raise RvtvmError(f"{project} was created for board {stored.get('board')}, not {args.board}")
+    tracker = _host_port(args.tracker) if args.tracker else None
+    serve(project, host=args.host, port=args.port, port_end=9199, tracker=tracker, key=args.key,
+          call_timeout_sec=args.timeout, say=log)
 
 
 def _load_inputs(specs: list[str]) -> dict[str, np.ndarray]:
@@ -98,15 +134,19 @@ def _load_inputs(specs: list[str]) -> dict[str, np.ndarray]:
 
 
 def _print_result(result, metadata: dict, elapsed: float) -> None:
+    _print_outputs(result.outputs, metadata)
+    print(f"cycles: {result.cycles}  instret: {result.instret}  stack: {result.stack_bytes} bytes  (wall {elapsed:.2f} s)")
+
+
+def _print_outputs(outputs: dict, metadata: dict) -> None:
     quant = {port["name"]: port.get("quantization") for port in metadata["outputs"]}
-    for name, value in result.outputs.items():
+    for name, value in outputs.items():
         with np.printoptions(threshold=64, precision=6, suppress=True):
             print(f"{name}: {value.dtype}{list(value.shape)}\n{value}")
             q = quant.get(name)
             if q:  # an int8 TFLite output: also show the real values it stands for
                 real = q["scale"] * (value.astype(np.float64) - q["zero_point"])
                 print(f"dequantized (scale {q['scale']:.9g}, zero point {q['zero_point']}):\n{real}")
-    print(f"cycles: {result.cycles}  instret: {result.instret}  stack: {result.stack_bytes} bytes  (wall {elapsed:.2f} s)")
 
 
 def _cmd_run(args, log) -> None:
@@ -117,6 +157,19 @@ def _cmd_run(args, log) -> None:
     target = Path(args.target)
     options = dict(args.options)
     start = time.monotonic()
+    if args.mode == "host-driven":
+        if not (target / "microtvm_api_server.py").is_file():
+            raise RvtvmError(f"{target} is not an rvtvm project; host-driven runs need a project created with "
+                             "--project-type host_driven")
+        metadata = read_metadata(target / "model.tar")
+        result = api.run_host_driven(target, inputs or None, timeout_sec=args.timeout, seed=args.seed, log=log)
+        _print_outputs(result.outputs, metadata)
+        print(result.profile_table())
+        print(f"device cycles: {result.cycles}  (wall {time.monotonic() - start:.2f} s)")
+        if args.output:
+            np.savez(args.output, **result.outputs)
+            log(f"wrote {args.output}")
+        return
     if target.is_dir():
         if not (target / "microtvm_api_server.py").is_file():
             raise RvtvmError(f"{target} is not an rvtvm project; create one with `rvtvm project create`")
@@ -156,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 name = api.flash(args.dir, options=options, log=log)
                 print(f"flashed {args.dir}: the firmware booted and answered with model '{name}'")
+        elif args.command == "rpc-server":
+            _cmd_rpc_server(args, log)
         else:
             _cmd_run(args, log)
         return 0

@@ -14,10 +14,16 @@ metadata.json:
     {"version": 2, "model_name", "tvm_version", "target": "c",
      "inputs" / "outputs": [{"name", "c_name", "shape", "dtype", "nbytes", "quantization"}],
      "memory": {"arena_bytes", "naive_bytes", "constant_bytes", "io_bytes", "workspace_bytes"},
-     "operators": [{"name", "calls", "workspace_bytes"}]}
+     "operators": [{"name", "calls", "workspace_bytes"}],
+     "executor": {"steps": [{"func", "args": [ref]}], "inputs": [ref], "outputs": [ref],
+                  "output_copies": [[ref from, ref to]]}}
 `quantization` is {"scale", "zero_point"} for an int8 port of a TFLite model (real value =
 scale * (q - zero_point)), else null. `arena_bytes` is the planned arena (tensors and operator scratch), `naive_bytes` the same
 buffers laid end to end, `workspace_bytes` the largest scratch a single operator needs.
+`executor` is the AOT executor's program, for a host that runs the model one operator at a time
+(host-driven): each `ref` is {"region", "offset", "shape", "dtype"}, where region 0 is the arena
+(offset into it) and region 1 + i is constant i (offset 0), as host-driven firmware numbers its
+memory regions (project_template/src/model_glue.h).
 """
 
 from __future__ import annotations
@@ -97,7 +103,8 @@ def compile_model(
     outputs = [_port(graph, tid, out_names[i], taken) for i, tid in enumerate(graph.outputs)]
 
     slots = [plan.offsets[tid] for tid in graph.inputs], [plan.offsets[tid] for tid in graph.outputs]
-    header = aot_codegen.generate_header(model_name, inputs, outputs, plan.size, *slots)
+    num_constants = sum(1 for t in graph.tensors.values() if t.kind == "const")
+    header = aot_codegen.generate_header(model_name, inputs, outputs, plan.size, *slots, num_constants)
     executor = aot_codegen.generate_executor(model_name, graph, plan, workspace, inputs, outputs)
     metadata = _metadata(model_name, graph, plan, workspace, inputs, outputs, loaded.quantization)
 
@@ -204,6 +211,22 @@ def _metadata(name, graph, plan, workspace, inputs, outputs, quantization: dict)
             "workspace_bytes": max(workspace.values(), default=0),
         },
         "operators": [{"name": f, "calls": calls[f], "workspace_bytes": workspace.get(f, 0)} for f in sorted(calls)],
+        "executor": _executor_program(graph, plan),
+    }
+
+
+def _executor_program(graph, plan) -> dict:
+    def ref(tid: str) -> dict:
+        t = graph.tensors[tid]
+        const = t.kind == "const"
+        return {"region": 1 + t.index if const else 0, "offset": 0 if const else plan.offsets[tid],
+                "shape": list(t.shape), "dtype": t.dtype}
+
+    return {
+        "steps": [{"func": step.func, "args": [ref(tid) for tid in step.args]} for step in graph.steps],
+        "inputs": [ref(tid) for tid in graph.inputs],
+        "outputs": [ref(tid) for tid in graph.outputs],
+        "output_copies": [[ref(src), ref(dst)] for src, dst in graph.output_copies],
     }
 
 

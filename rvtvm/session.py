@@ -88,6 +88,40 @@ class ProjectLink:
             raise BoardStoppedError(f"the board stopped ({exc.detail or exc})") from None
 
 
+class FaultInjectingLink:
+    """Wraps a link and damages its bytes in both directions: each byte is flipped (one bit),
+    dropped, or followed by a random byte, each with probability rate/3. A tool for testing
+    recovery (tests, `rpc_bridge --inject-faults`); `rate` may be changed at any time."""
+
+    def __init__(self, link, rate: float, seed: int = 0):
+        import random
+
+        self.link, self.rate, self.rng = link, rate, random.Random(seed)
+        self.damaged = 0
+
+    def _damage(self, data: bytes) -> bytes:
+        if not self.rate:
+            return data
+        out = bytearray()
+        for byte in data:
+            roll = self.rng.random()
+            if roll >= self.rate:
+                out.append(byte)
+                continue
+            self.damaged += 1
+            if roll < self.rate / 3:
+                out.append(byte ^ (1 << self.rng.randrange(8)))
+            elif roll >= 2 * self.rate / 3:
+                out += bytes([byte, self.rng.randrange(256)])
+        return bytes(out)
+
+    def read(self, n: int, timeout_sec: float) -> bytes:
+        return self._damage(self.link.read(n, timeout_sec))
+
+    def write(self, data: bytes, timeout_sec: float) -> None:
+        self.link.write(self._damage(data), timeout_sec)
+
+
 class BoardSession:
     """One session with the device's RPC server. request() sends one RPC packet and returns the
     reply packet, or raises SessionError; after any error but a reset the session stays usable,
@@ -229,11 +263,13 @@ CLOSE_WAIT_SEC = 10.0
 
 def connect(project_dir, *, call_timeout_sec: float = DEFAULT_CALL_TIMEOUT_SEC,
             open_timeout_sec: float = DEFAULT_OPEN_TIMEOUT_SEC,
-            emulator_timeout_sec: int | None = None, quiet: bool = False):
+            emulator_timeout_sec: int | None = None, quiet: bool = False,
+            inject_faults: tuple[float, int] | None = None):
     """A standard tvm.rpc session on a generated host_driven project: boots its board and
     returns a HostDrivenSession (a tvm.rpc.RPCSession). `sess.system_lib()` holds the model's
     operators and "tvmgen_<name>_run"; `sess.cpu(0)` is the board. Close it (or use `with`) to
-    stop the board; a call that fails in the session raises tvm.error.RPCError with the reason."""
+    stop the board; a call that fails in the session raises tvm.error.RPCError with the reason.
+    inject_faults=(rate, seed) damages the UART's bytes once the session is open (for tests)."""
     from tvm import rpc
 
     project_dir = Path(project_dir).resolve()
@@ -247,6 +283,8 @@ def connect(project_dir, *, call_timeout_sec: float = DEFAULT_CALL_TIMEOUT_SEC,
         cmd += ["--emulator-timeout", str(emulator_timeout_sec)]
     if quiet:
         cmd.append("--quiet")
+    if inject_faults is not None:
+        cmd += ["--inject-faults", f"{inject_faults[0]}:{inject_faults[1]}"]
     try:
         module = rpc._ffi_api.CreatePipeClient(*cmd)
     except RuntimeError as exc:  # tvm.error.RPCError: the bridge's reason is the last line

@@ -163,7 +163,7 @@ def test_stack_overflow_is_reported_not_silent(int_mlf, tmp_path, run_cli):
     require_tools("qemu-system-riscv32")
     project = _debug_project(int_mlf, tmp_path, "-DRVTVM_TEST_STACK_HOG_ON_RUN=8192", stack_size_bytes=2048)
     inputs = examples.random_inputs(int_mlf.metadata)
-    with rvtvm.session(project, timeout_sec=20) as sess:
+    with rvtvm.standalone_session(project, timeout_sec=20) as sess:
         for _ in range(2):
             with pytest.raises(FirmwareError, match=r"ERR_STACK_OVERFLOW \(the stack outgrew its 2048-byte reservation; raise stack_size_bytes\)"):
                 sess.run(inputs)
@@ -186,7 +186,7 @@ def test_qemu_crash_during_a_session(int_project):
     require_tools("qemu-system-riscv32")
     before = qemu_pids()
     with pytest.raises(FirmwareError, match="board stopped"):
-        with rvtvm.session(int_project, timeout_sec=10) as sess:
+        with rvtvm.standalone_session(int_project, timeout_sec=10) as sess:
             sess.run(examples.random_inputs(sess.metadata))
             [pid] = qemu_pids() - before
             os.kill(pid, signal.SIGKILL)

@@ -370,8 +370,10 @@ def test_template_server_info(inproc, template_dir):
     options = {o["name"]: o for o in info["project_options"]}
     assert set(options) == {"board", "project_type", "verbose", "warning_as_error",
                             "compile_definitions", "workspace_size_bytes",
-                            "stack_size_bytes", "emulator_timeout_sec"}
+                            "stack_size_bytes", "rpc_heap_bytes", "emulator_timeout_sec"}
     assert options["board"]["choices"] == ["qemu_riscv32"]
+    assert options["project_type"]["choices"] == ["aot_standalone", "host_driven"]
+    assert options["rpc_heap_bytes"]["optional"] == ["generate_project"]
     assert options["board"]["required"] == ["generate_project"]
     assert options["emulator_timeout_sec"]["default"] == 300
     assert options["emulator_timeout_sec"]["optional"] == ["flash", "open_transport"]
@@ -398,7 +400,8 @@ def test_generate_project_layout(inproc, template_dir, mlf, tmp_path):
                     (project / "board.mk").read_text().splitlines() if " := " in line)
     assert board_mk == {"BOARD": "qemu_riscv32", "PROJECT_TYPE": "aot_standalone",
                         "RAM_ORIGIN": "0x80000000", "RAM_LENGTH": str(16 * 1024 * 1024),
-                        "STACK_BYTES": str(64 * 1024), "WORKSPACE_POOL_BYTES": "4096"}
+                        "STACK_BYTES": str(64 * 1024), "WORKSPACE_POOL_BYTES": "4096",
+                        "RPC_HEAP_BYTES": "0", "CYCLES_PER_SECOND": "1000000000"}
     stored = json.loads((project / "rvtvm_project.json").read_text())
     assert stored == {"version": 1, "options": options}
 
@@ -427,7 +430,8 @@ def _generated_sources(project):
 
 
 def _include_flags(project):
-    return ["-I", str(project / "src"), "-I", str(project / "model/codegen/host/include")]
+    return ["-I", str(project / "src"), "-I", str(project / "model/codegen/host/include"),
+            "-I", str(project / "runtime/include"), "-I", str(project / "model/runtime/include")]
 
 
 def test_model_glue_compiles_strict_for_rv32(inproc, template_dir, mlf, tmp_path,
@@ -484,8 +488,9 @@ int main(void) {
     ({**GENERATE_OPTIONS, "colour": "red"}, "unknown option 'colour'; valid options: board,"),
     ({**GENERATE_OPTIONS, "board": "nexys"},
      "option board='nexys' is not valid; valid choices: qemu_riscv32"),
-    ({**GENERATE_OPTIONS, "project_type": "host_driven"},
-     "option project_type='host_driven' is not valid; valid choices: aot_standalone"),
+    ({**GENERATE_OPTIONS, "project_type": "host_ridden"},
+     "option project_type='host_ridden' is not valid; valid choices: aot_standalone, host_driven"),
+    ({**GENERATE_OPTIONS, "rpc_heap_bytes": 100}, "option rpc_heap_bytes must be a multiple of 16"),
     ({"project_type": "aot_standalone"}, "option board is required for generate_project"),
     ({**GENERATE_OPTIONS, "verbose": "yes"}, "option verbose must be bool"),
     ({**GENERATE_OPTIONS, "workspace_size_bytes": -1}, "workspace_size_bytes must be >= 0"),
