@@ -247,3 +247,61 @@ def subprocess_stdout():
     import subprocess
 
     return subprocess.STDOUT
+
+
+def _interrupt_when(command: list, marker: str, tmp_path: Path) -> tuple[int, str]:
+    """Runs an rvtvm command in its own process group, sends the group SIGINT (a terminal's
+    Ctrl-C) once `marker` shows on stderr, and returns (status, stderr)."""
+    import signal
+    import subprocess
+
+    log = tmp_path / "stderr.txt"
+    with open(log, "wb") as err:
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while marker not in log.read_text(errors="replace"):
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text(errors="replace")
+            time.sleep(0.05)
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    return proc.returncode, log.read_text(errors="replace")
+
+
+def test_ctrl_c_during_a_host_driven_run_leaves_nothing_running(project, tmp_path, nothing_left_running):
+    status, stderr = _interrupt_when(cli_command_line("run", project, "--mode", "host-driven"),
+                                     "operator 2/", tmp_path)
+    assert status == 130, stderr
+    assert "Traceback" not in stderr
+
+
+def test_ctrl_c_stops_the_rpc_server(project, tmp_path, nothing_left_running):
+    status, stderr = _interrupt_when(cli_command_line("rpc-server", "--project", project, "--port", "9150"),
+                                     "serving on", tmp_path)
+    assert status == 130, stderr
+    assert "Traceback" not in stderr
+
+
+@pytest.mark.slow
+def test_mlperf_kws_host_driven_bit_exact_with_tflm(tmp_path, nothing_left_running):
+    """A full-size model operator by operator from the host: the same outputs as TFLM, and a
+    profile whose operators add up to the whole run."""
+    from rvtvm.mlperf_tiny import MODELS
+
+    from .conftest import require_mlperf_models
+
+    model = require_mlperf_models() / f"{MODELS['kws']}.tflite"
+    compiled = rvtvm.compile_model(model, tmp_path / "model.tar", model_name="kws")
+    project = api.create_project(tmp_path / "p", compiled.path, project_type="host_driven")
+    api.build(project)
+    xs = random_inputs(model, np.random.default_rng(1))
+    result = api.run_host_driven(project, xs, timeout_sec=120)
+    [expected] = run_tflm(model, xs)
+    [got] = result.outputs.values()
+    np.testing.assert_array_equal(got.reshape(expected.shape), expected)
+    assert len(result.operators) == len(compiled.metadata["executor"]["steps"])
+    assert result.cycles == sum(op.cycles for op in result.operators) > 0
