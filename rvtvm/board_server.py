@@ -69,8 +69,11 @@ class _Tracker:
         self.put()
 
     def _call(self, message):
-        self.base.sendjson(self.conn, message)
-        return self.base.recvjson(self.conn)
+        try:
+            self.base.sendjson(self.conn, message)
+            return self.base.recvjson(self.conn)
+        except (OSError, ValueError) as exc:
+            raise RvtvmError(f"lost the RPC tracker ({exc}); restart the server once it is back") from None
 
     def put(self) -> None:
         """Offers the board under a fresh match key."""

@@ -82,6 +82,9 @@ def run(sess, metadata: dict, inputs, *, log: Callable[[str], None] = lambda _ms
         for src, dst in program["output_copies"]:
             tensor(src).copyto(tensor(dst))
         outputs = {port["name"]: tensor(ref).numpy() for port, ref in zip(metadata["outputs"], program["outputs"])}
+    except AttributeError as exc:  # the client's answer to a function the board does not have
+        raise FirmwareError(f"the board's firmware lacks an operator of this model ({exc}); build the "
+                            "project again") from None
     except TVM_ERRORS as exc:
         raise FirmwareError(f"host-driven run failed: {_last_line(exc)}") from None
     return HostDrivenResult(outputs, times)

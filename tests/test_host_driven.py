@@ -305,3 +305,17 @@ def test_mlperf_kws_host_driven_bit_exact_with_tflm(tmp_path, nothing_left_runni
     np.testing.assert_array_equal(got.reshape(expected.shape), expected)
     assert len(result.operators) == len(compiled.metadata["executor"]["steps"])
     assert result.cycles == sum(op.cycles for op in result.operators) > 0
+
+
+def test_connect_explains_what_is_wrong_with_the_project(project, tmp_path, nothing_left_running):
+    from rvtvm.errors import RvtvmError
+
+    mlf = project / "model.tar"
+    standalone = api.create_project(tmp_path / "s", mlf)
+    with pytest.raises(RvtvmError, match="project_type=host_driven"):
+        connect(standalone, quiet=True)
+    unbuilt = api.create_project(tmp_path / "u", mlf, project_type="host_driven")
+    with pytest.raises(RvtvmError, match="call build first"):
+        connect(unbuilt, quiet=True)
+    with pytest.raises(RvtvmError, match="not a generated rvtvm project"):
+        connect(tmp_path, quiet=True)
