@@ -30,6 +30,7 @@
 
 #include "rvtvm/board.h"
 #include "rvtvm/rpc_server.h"
+#include "rvtvm/session.h"
 #include "rvtvm/tvm_backend.h"
 
 /* ----- The board shim for log.c */
@@ -498,17 +499,21 @@ int main(int argc, char** argv) {
       rvtvm_rpc_server_refuse_oversized(&server, length, &writer);
       continue;
     }
-    uint8_t* packet = malloc(8 + (size_t)length);
-    if (packet == NULL) {
+    /* The packet sits where the firmware has it, after the 7-byte session header: at an odd
+     * address, so UBSan's alignment check catches any field read by a cast instead of
+     * memcpy. It ends where the allocation ends, so ASan catches a read past it. */
+    uint8_t* block = malloc(RVTVM_SESSION_HEADER_BYTES + 8 + (size_t)length);
+    if (block == NULL) {
       return 2;
     }
+    uint8_t* packet = block + RVTVM_SESSION_HEADER_BYTES;
     memcpy(packet, length_field, 8);
     if (read_all((int)read_fd, packet + 8, (size_t)length) != 0) {
-      free(packet);
+      free(block);
       break;
     }
     int status = rvtvm_rpc_server_handle(&server, packet, (uint32_t)(8 + length), &writer);
-    free(packet);
+    free(block);
     if (status == RVTVM_RPC_SHUTDOWN) {
       break;
     }
