@@ -261,18 +261,28 @@ def _say(text: str) -> None:
 CLOSE_WAIT_SEC = 10.0
 
 
-def connect(project_dir, *, call_timeout_sec: float = DEFAULT_CALL_TIMEOUT_SEC,
+def connect(target, *, key: str = "rvtvm", call_timeout_sec: float = DEFAULT_CALL_TIMEOUT_SEC,
             open_timeout_sec: float = DEFAULT_OPEN_TIMEOUT_SEC,
             emulator_timeout_sec: int | None = None, quiet: bool = False,
             inject_faults: tuple[float, int] | None = None):
-    """A standard tvm.rpc session on a generated host_driven project: boots its board and
-    returns a HostDrivenSession (a tvm.rpc.RPCSession). `sess.system_lib()` holds the model's
-    operators and "tvmgen_<name>_run"; `sess.cpu(0)` is the board. Close it (or use `with`) to
-    stop the board; a call that fails in the session raises tvm.error.RPCError with the reason.
+    """A standard tvm.rpc session on a board, as a HostDrivenSession (a tvm.rpc.RPCSession):
+    `sess.system_lib()` holds the model's operators and "tvmgen_<name>_run", `sess.cpu(0)` is
+    the board, and a call that fails on the way raises tvm.error.RPCError with the reason.
+
+    `target` is a generated host_driven project (the board is booted for this session and
+    stopped by close() or the end of a `with` block), or "HOST:PORT" of a running board served
+    by `rvtvm rpc-server` without a tracker (asked for by `key`).
     inject_faults=(rate, seed) damages the UART's bytes once the session is open (for tests)."""
     from tvm import rpc
 
-    project_dir = Path(project_dir).resolve()
+    address = _host_port(target)
+    if address is not None:
+        try:
+            module = rpc.connect(*address, key=key)._sess
+        except RuntimeError as exc:
+            raise RvtvmError(f"can't open a session on {target}: {_rpc_error_text(exc)}") from None
+        return __getattr__("HostDrivenSession")(module, None)
+    project_dir = Path(target).resolve()
     if not (project_dir / "microtvm_api_server.py").is_file():
         raise RvtvmError(f"{project_dir} is not a generated rvtvm project")
     tag = secrets.token_hex(8)
@@ -290,6 +300,14 @@ def connect(project_dir, *, call_timeout_sec: float = DEFAULT_CALL_TIMEOUT_SEC,
     except RuntimeError as exc:  # tvm.error.RPCError: the bridge's reason is the last line
         raise RvtvmError(_rpc_error_text(exc)) from None
     return __getattr__("HostDrivenSession")(module, tag)
+
+
+def _host_port(target) -> tuple[str, int] | None:
+    """(host, port) if target is "HOST:PORT" rather than a directory."""
+    if not isinstance(target, str) or Path(target).exists():
+        return None
+    host, _, port = target.rpartition(":")
+    return (host, int(port)) if host and port.isdigit() else None
 
 
 def _rpc_error_text(exc: Exception) -> str:
@@ -314,9 +332,9 @@ def _make_session_class():
         """A tvm.rpc session on a board. close() ends it: the bridge, the Project API server and
         the emulator are gone when it returns."""
 
-        def __init__(self, module, tag: str):
+        def __init__(self, module, tag: str | None):
             super().__init__(module)
-            self._bridge = _bridge_pid(tag)
+            self._bridge = _bridge_pid(tag) if tag else None  # None: a board served over TCP
 
         def cycles_per_second(self) -> int:
             return int(self.get_function("rvtvm.board.CyclesPerSecond")())

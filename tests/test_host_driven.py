@@ -307,6 +307,22 @@ def test_mlperf_kws_host_driven_bit_exact_with_tflm(tmp_path, nothing_left_runni
     assert result.cycles == sum(op.cycles for op in result.operators) > 0
 
 
+def test_connect_to_a_running_rpc_server(project, tmp_path, nothing_left_running):
+    """connect("HOST:PORT") on a board that `rvtvm rpc-server` keeps running, twice; the
+    server and its board are gone after it is stopped (nothing_left_running)."""
+    import tvm
+
+    port = 9160
+    with process.spawn(cli_command_line("rpc-server", "--project", project, "--port", str(port),
+                                        "--key", "direct"),
+                       stdout=open(tmp_path / "server.log", "wb"), stderr=subprocess_stdout()):
+        wait_for_port(port, timeout=60)
+        for attempt in range(2):
+            with connect(f"127.0.0.1:{port}", key="direct") as sess:
+                data = np.arange(50, dtype=np.int16) * (attempt + 1)
+                np.testing.assert_array_equal(tvm.runtime.tensor(data, device=sess.cpu(0)).numpy(), data)
+
+
 def test_connect_explains_what_is_wrong_with_the_project(project, tmp_path, nothing_left_running):
     from rvtvm.errors import RvtvmError
 
