@@ -162,14 +162,31 @@ void rvtvm_sframe_begin(struct rvtvm_sframe_encoder* encoder, uint16_t length) {
 }
 
 void rvtvm_sframe_put(struct rvtvm_sframe_encoder* encoder, const void* bytes, uint32_t count) {
+  /* Escaped bytes go to the sink in batches: one call (and one wait for the UART) per batch
+   * rather than per byte. */
+  uint8_t batch[32];
+  uint32_t batched = 0;
   const uint8_t* source = bytes;
   for (uint32_t i = 0; i < count; ++i) {
     if (encoder->remaining == 0) {
       encoder->miscounted = 1;
-      return;
+      break;
     }
     --encoder->remaining;
-    send_body_byte(encoder, source[i]);
+    uint8_t value = source[i];
+    encoder->crc = crc16_byte(encoder->crc, value);
+    if (value == RVTVM_SFRAME_START || value == RVTVM_SFRAME_ESCAPE) {
+      batch[batched++] = RVTVM_SFRAME_ESCAPE;
+      value ^= RVTVM_SFRAME_ESCAPE_XOR;
+    }
+    batch[batched++] = value;
+    if (batched >= sizeof batch - 1) {
+      encoder->write(encoder->sink_context, batch, batched);
+      batched = 0;
+    }
+  }
+  if (batched > 0) {
+    encoder->write(encoder->sink_context, batch, batched);
   }
 }
 
