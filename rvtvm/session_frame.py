@@ -8,6 +8,7 @@ same events for the same input, in the same order.
 
 from __future__ import annotations
 
+import binascii
 import enum
 from pathlib import Path
 
@@ -34,13 +35,13 @@ class FrameError(enum.IntEnum):
 
 
 def crc16_ccitt(data: bytes, crc: int = C["SFRAME_CRC_INIT"]) -> int:
-    """CRC-16/CCITT-FALSE, continuing from `crc`."""
-    poly = C["SFRAME_CRC_POLY"]
-    for byte in data:
-        crc ^= byte << 8
-        for _ in range(8):
-            crc = ((crc << 1) ^ poly) & 0xFFFF if crc & 0x8000 else (crc << 1) & 0xFFFF
-    return crc
+    """CRC-16/CCITT-FALSE, continuing from `crc`: the standard library's CRC-CCITT (polynomial
+    0x1021, not reflected), with the caller's initial value."""
+    return binascii.crc_hqx(data, crc)
+
+
+assert C["SFRAME_CRC_POLY"] == 0x1021 and crc16_ccitt(b"123456789") == C["SFRAME_CRC_CHECK"], \
+    "session_frame.h's CRC is no longer the one binascii.crc_hqx computes"
 
 
 def _escape(body: bytes) -> bytes:
@@ -95,11 +96,33 @@ class Decoder:
 
     def feed(self, data: bytes) -> list[Event]:
         events = []
-        for byte in data:
-            event = self._feed_byte(byte)
+        i, end = 0, len(data)
+        while i < end:
+            if self._state == self._PAYLOAD and not self._escape_pending:
+                i = self._take_payload_run(data, i)
+                if i == end:
+                    break
+            event = self._feed_byte(data[i])
+            i += 1
             if event is not None:
                 events.append(event)
         return events
+
+    def _take_payload_run(self, data: bytes, start: int) -> int:
+        """Takes payload bytes from data[start:] up to the next START or ESCAPE or the end of
+        the payload, in one step (the same result as byte by byte); returns where it stopped."""
+        stop = min(len(data), start + self._length - len(self._payload))
+        for special in (START, ESCAPE):
+            found = data.find(special, start, stop)
+            if found >= 0:
+                stop = found
+        if stop > start:
+            run = data[start:stop]
+            self._payload += run
+            self._crc = crc16_ccitt(run, self._crc)
+            if len(self._payload) == self._length:
+                self._state = self._CRC_LOW
+        return stop
 
     def _feed_byte(self, byte: int) -> Event | None:
         if byte == START:
