@@ -27,36 +27,24 @@ import sys
 from pathlib import Path
 from typing import Iterator
 
+from . import rpc_packets as rp
 from .errors import RvtvmError
 from .session import (BoardSession, DeviceResetError, FaultInjectingLink, ProjectLink,
                       SessionError, SessionTimeoutError, DEFAULT_CALL_TIMEOUT_SEC,
                       DEFAULT_OPEN_TIMEOUT_SEC)
 
-# RPCCode values (riscv_runtime/rpc/PROTOCOL.md §2).
-RPC_SHUTDOWN = 1
-RPC_INIT_SERVER = 2
-RPC_EXCEPTION = 5
-RPC_COPY_FROM_REMOTE = 6
-RPC_COPY_TO_REMOTE = 7
-RPC_DEV_GET_ATTR = 12
-RPC_DEV_STREAM_SYNC = 15
 # Requests that do the same thing however often they run: after a session error they are sent
 # again (a late reply to an earlier attempt is dropped by its seq). Calls, allocations and frees
 # are not: running them twice would differ from running them once.
-IDEMPOTENT_CODES = {RPC_INIT_SERVER, RPC_COPY_FROM_REMOTE, RPC_COPY_TO_REMOTE, RPC_DEV_GET_ATTR,
-                    RPC_DEV_STREAM_SYNC}
+IDEMPOTENT_CODES = {rp.INIT_SERVER, rp.COPY_FROM_REMOTE, rp.COPY_TO_REMOTE, rp.DEV_GET_ATTR,
+                    rp.DEV_STREAM_SYNC}
 ATTEMPTS = 3
-_TYPE_RAW_STR = 8
 _TIMEOUT_PREFIX = "RPCSessionTimeoutError: "  # the client raises RPCSessionTimeoutError for it
 _PR_SET_PDEATHSIG = 1
 PROJECT_FILE = "rvtvm_project.json"  # microtvm_api_server.PROJECT_FILE: the options a project was generated with
 
 
-def exception_packet(message: str) -> bytes:
-    """A kException reply carrying `message` (PROTOCOL.md §6)."""
-    text = message.encode("utf-8", errors="replace")
-    body = struct.pack("<iiiQ", RPC_EXCEPTION, 1, _TYPE_RAW_STR, len(text)) + text
-    return struct.pack("<Q", len(body)) + body
+exception_packet = rp.exception
 
 
 class PacketStream:
@@ -103,7 +91,7 @@ def relay(stream: PacketStream, board: BoardSession | None, failure: str | None 
     kShutdown or the end of the stream. Without a board, every request gets `failure`."""
     packet = first if first is not None else stream.read_packet()
     while packet is not None:
-        if packet_code(packet) == RPC_SHUTDOWN:
+        if packet_code(packet) == rp.SHUTDOWN:
             if board is not None:
                 with contextlib.suppress(SessionError):
                     board.request(packet, expect_reply=False)

@@ -7,9 +7,10 @@ from __future__ import annotations
 import struct
 
 # RPCCode (PROTOCOL.md §2) and TVM-FFI type indices (§3).
-INIT_SERVER, CALL_FUNC, RETURN, EXCEPTION = 2, 3, 4, 5
+SHUTDOWN, INIT_SERVER, CALL_FUNC, RETURN, EXCEPTION = 1, 2, 3, 4, 5
 COPY_FROM_REMOTE, COPY_TO_REMOTE, COPY_ACK = 6, 7, 8
-GET_GLOBAL_FUNC, FREE_HANDLE, DEV_FREE_DATA, DEV_ALLOC_DATA_WITH_SCOPE = 9, 10, 14, 17
+GET_GLOBAL_FUNC, FREE_HANDLE, DEV_GET_ATTR, DEV_FREE_DATA, DEV_STREAM_SYNC = 9, 10, 12, 14, 15
+DEV_ALLOC_DATA_WITH_SCOPE = 17
 TYPE_NONE, TYPE_INT, TYPE_OPAQUE_PTR, TYPE_DEVICE, TYPE_DLTENSOR, TYPE_RAW_STR = 0, 1, 4, 6, 7, 8
 KDL_CPU = 1
 
@@ -32,7 +33,7 @@ def arg_ptr(value: int) -> bytes:
 
 
 def arg_str(text: str) -> bytes:
-    data = text.encode()
+    data = text.encode("utf-8", errors="replace")
     return struct.pack("<iQ", TYPE_RAW_STR, len(data)) + data
 
 
@@ -66,6 +67,11 @@ def copy_to(pointer: int, size: int, data: bytes, offset: int = 0) -> bytes:
 def copy_from(pointer: int, size: int, nbytes: int, offset: int = 0) -> bytes:
     return packet(COPY_FROM_REMOTE, tensor_record(pointer, (size,), byte_offset=offset)
                   + struct.pack("<Q", nbytes))
+
+
+def exception(message: str) -> bytes:
+    """A kException reply carrying `message` (PROTOCOL.md §6)."""
+    return packet(EXCEPTION, seq(arg_str(message)))
 
 
 def code_of(reply: bytes) -> int:
