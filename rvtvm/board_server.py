@@ -27,7 +27,7 @@ from typing import Callable
 
 from .errors import RvtvmError
 from .rpc_bridge import PacketStream, exception_packet, open_board, relay
-from .session import DEFAULT_CALL_TIMEOUT_SEC, SessionError
+from .session import DEFAULT_CALL_TIMEOUT_SEC, BoardStoppedError, SessionError
 
 PING_SEC = 2.0
 UNUSED_KEY_SEC = 6.0  # a match key handed out but not used for this long is replaced
@@ -172,6 +172,10 @@ def serve(project_dir, *, host: str = "127.0.0.1", port: int = 9090, port_end: i
                 try:
                     board.open()
                     relay(stream, board)
+                except BoardStoppedError as exc:
+                    with contextlib.suppress(OSError):
+                        stream.write(exception_packet(str(exc)))
+                    raise RvtvmError(f"{exc}; the server stops with it") from None
                 except SessionError as exc:
                     with contextlib.suppress(OSError):
                         stream.write(exception_packet(str(exc)))

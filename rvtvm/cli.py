@@ -84,6 +84,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
     s.add_argument("--port", type=int, default=9090, help="first port to try (default 9090; up to 9199)")
     s.add_argument("--timeout", type=float, default=60.0, help="seconds a single RPC call may take on the board (default 60)")
+    s.add_argument("--emulator-timeout", type=int, default=24 * 3600,
+                   help="the emulator is stopped after this many seconds, and the server with it (default 24 h)")
     return p
 
 
@@ -108,7 +110,7 @@ def _cmd_rpc_server(args, log) -> None:
         raise RvtvmError(f"{project} was created for board {stored.get('board')}, not {args.board}")
     tracker = _host_port(args.tracker) if args.tracker else None
     serve(project, host=args.host, port=args.port, port_end=9199, tracker=tracker, key=args.key,
-          call_timeout_sec=args.timeout, say=log)
+          call_timeout_sec=args.timeout, emulator_timeout_sec=args.emulator_timeout, say=log)
 
 
 def _load_inputs(specs: list[str]) -> dict[str, np.ndarray]:

@@ -29,8 +29,8 @@ from typing import Iterator
 
 from . import rpc_packets as rp
 from .errors import RvtvmError
-from .session import (BoardSession, DeviceResetError, FaultInjectingLink, ProjectLink,
-                      SessionError, SessionTimeoutError, DEFAULT_CALL_TIMEOUT_SEC,
+from .session import (BoardSession, BoardStoppedError, DeviceResetError, FaultInjectingLink,
+                      ProjectLink, SessionError, SessionTimeoutError, DEFAULT_CALL_TIMEOUT_SEC,
                       DEFAULT_OPEN_TIMEOUT_SEC)
 
 # Requests that do the same thing however often they run: after a session error they are sent
@@ -99,7 +99,11 @@ def relay(stream: PacketStream, board: BoardSession | None, failure: str | None 
         if board is None:
             stream.write(exception_packet(failure or "no board"))
         else:
-            stream.write(_forward(board, packet))
+            try:
+                stream.write(_forward(board, packet))
+            except BoardStoppedError as exc:  # nothing more will come from this board
+                stream.write(exception_packet(str(exc)))
+                raise
         packet = stream.read_packet()
 
 
@@ -109,6 +113,8 @@ def _forward(board: BoardSession, packet: bytes) -> bytes:
     for attempt in range(attempts):
         try:
             return board.request(packet)
+        except BoardStoppedError:
+            raise
         except DeviceResetError as exc:
             return exception_packet(str(exc))
         except SessionTimeoutError as exc:
@@ -201,6 +207,10 @@ def main(argv: list[str] | None = None) -> int:
                         fault_seed=int(seed or 0), say=say) as board:
             opened = True
             relay(stream, board, first=first)
+    except BoardStoppedError as exc:
+        # The client's later requests (and kInitServer, if the board died while booting) get
+        # the reason until it closes the session.
+        relay(stream, None, failure=str(exc), first=None if opened else first)
     except (RvtvmError, OSError) as exc:
         if opened:  # the client's stream broke; nobody is left to tell
             print(f"rvtvm bridge: {exc}", file=sys.stderr, flush=True)

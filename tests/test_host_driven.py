@@ -335,3 +335,33 @@ def test_connect_explains_what_is_wrong_with_the_project(project, tmp_path, noth
         connect(unbuilt, quiet=True)
     with pytest.raises(RvtvmError, match="not a generated rvtvm project"):
         connect(tmp_path, quiet=True)
+
+
+def test_a_board_that_stops_fails_every_later_call_with_the_reason(project, nothing_left_running):
+    import tvm
+
+    with connect(project, call_timeout_sec=5.0, emulator_timeout_sec=3, quiet=True) as sess:
+        dev = sess.cpu(0)
+        np.testing.assert_array_equal(tvm.runtime.tensor(np.ones(4, np.int8), device=dev).numpy(),
+                                      np.ones(4, np.int8))
+        time.sleep(4)  # the emulator's watchdog stops it
+        for _ in range(2):
+            with pytest.raises(tvm.error.RPCError, match="the board stopped"):
+                tvm.runtime.tensor(np.ones(4, np.int8), device=dev)
+
+
+def test_rpc_server_stops_when_its_board_does(project, tmp_path, nothing_left_running):
+    import subprocess
+
+    from rvtvm.errors import RvtvmError
+
+    port = 9170
+    command = cli_command_line("rpc-server", "--project", project, "--port", str(port),
+                               "--key", "k", "--emulator-timeout", "3")
+    with process.spawn(command, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "log", "wb")) as server:
+        wait_for_port(port, timeout=60)
+        time.sleep(4)
+        with pytest.raises(RvtvmError, match="the board stopped"):
+            connect(f"127.0.0.1:{port}", key="k")
+        assert server.wait(30) == 1
+    assert "the board stopped" in (tmp_path / "log").read_text()
