@@ -45,7 +45,7 @@ def project(model_bytes: bytes, tmp_path_factory) -> Path:
     compiled = rvtvm.compile_model(work / "model.tflite", work / "model.tar", model_name="chain")
     project_dir = work / "p"  # short: the UART socket path must fit in 108 bytes
     api.create_project(project_dir, compiled.path, board="qemu_riscv32", project_type="host_driven",
-                       options={"compile_definitions": "-DRVTVM_TEST_RESET_FUNCTION",
+                       options={"compile_definitions": "-DRVTVM_TEST_FUNCTIONS",
                                 "rpc_heap_bytes": 32768})
     api.build(project_dir)
     return project_dir
@@ -151,6 +151,19 @@ def test_fault_injection_never_delivers_wrong_data(project, model_bytes, nothing
     with connect(project, call_timeout_sec=CALL_TIMEOUT_SEC, quiet=True) as sess:
         data = np.arange(100, dtype=np.int32)
         np.testing.assert_array_equal(tvm.runtime.tensor(data, device=sess.cpu(0)).numpy(), data)
+
+
+def test_stack_overflow_stops_service_with_the_reason(project, nothing_left_running):
+    """After a call outgrows the stack, the board serves nothing more: every request, copies of
+    results included, gets the reason instead of possibly corrupt data."""
+    import tvm
+
+    with connect(project, call_timeout_sec=5.0, quiet=True) as sess:
+        x = tvm.runtime.tensor(np.arange(8, dtype=np.int8), device=sess.cpu(0))
+        sess.get_function("rvtvm.test.HogStack")(64 * 1024)  # the board's whole reservation
+        for _ in range(2):
+            with pytest.raises(tvm.error.RPCError, match="stack outgrew its 65536-byte reservation"):
+                x.numpy()
 
 
 def test_device_reset_is_reported_as_a_reset(project, nothing_left_running):

@@ -10,8 +10,9 @@
  *   RVTVM_RPC_HEAP_BYTES          memory for tensors the host allocates (rpc_heap_bytes option)
  *   RVTVM_RPC_MAX_PACKET_BYTES    largest RPC packet accepted; bounds the one receive buffer
  *   RVTVM_BOARD_CYCLES_PER_SECOND the cycle counter's rate, for the time evaluator's seconds
- * Test hook: RVTVM_TEST_RESET_FUNCTION adds a global function "rvtvm.test.Reset" that restarts
- * the firmware from _start without replying, as a watchdog reset would.
+ * Test hooks, compiled in only with -DRVTVM_TEST_FUNCTIONS: global functions "rvtvm.test.Reset",
+ * which restarts the firmware from _start without replying, as a watchdog reset would, and
+ * "rvtvm.test.HogStack"(n), which writes an n-byte local array (to overflow the stack).
  */
 #include <stdint.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 #include "rvtvm/board.h"
 #include "rvtvm/rpc_server.h"
 #include "rvtvm/session.h"
+#include "rvtvm/stack.h"
 #include "rvtvm/tvm_backend.h"
 #include "rvtvm/workspace.h"
 
@@ -73,10 +75,24 @@ static void on_request(void* context, struct rvtvm_session* current, const uint8
   (void)context;
   uint64_t start = rvtvm_board_cycles();
   const struct rvtvm_rpc_writer writer = {reply_begin, reply_put, reply_end, current};
+  if (rvtvm_stack_overflowed()) {
+    /* Memory below the stack may be corrupt: serve nothing more, not even a copy of results. */
+    rvtvm_rpc_server_refuse(&server,
+                            "the stack outgrew its #-byte reservation in an earlier call, so the "
+                            "board's memory may be corrupt; raise stack_size_bytes and boot again",
+                            rvtvm_stack_reserved_bytes(), &writer);
+    return;
+  }
   /* Operators called one at a time take their scratch from the general pool. */
   rvtvm_workspace_set(0, 0);
   (void)rvtvm_rpc_server_handle(&server, packet, length, &writer);
   last_request_cycles = rvtvm_board_cycles() - start;
+}
+
+static int32_t refuse(const char* message) {
+  const char* parts[1] = {message};
+  TVMFFIErrorSetRaisedFromCStrParts("ValueError", parts, 1);
+  return -1;
 }
 
 static int32_t return_int(TVMFFIAny* result, int64_t value) {
@@ -105,7 +121,7 @@ static int32_t cycles_per_second(void* self, const TVMFFIAny* args, int32_t num_
   return return_int(result, (int64_t)RVTVM_BOARD_CYCLES_PER_SECOND);
 }
 
-#ifdef RVTVM_TEST_RESET_FUNCTION
+#ifdef RVTVM_TEST_FUNCTIONS
 extern void _start(void);
 static int32_t reset_now(void* self, const TVMFFIAny* args, int32_t num_args,
                          TVMFFIAny* result) {
@@ -116,13 +132,22 @@ static int32_t reset_now(void* self, const TVMFFIAny* args, int32_t num_args,
   __asm__ volatile("jr %0" : : "r"(_start));
   __builtin_unreachable();
 }
-#endif
 
-static int32_t refuse(const char* message) {
-  const char* parts[1] = {message};
-  TVMFFIErrorSetRaisedFromCStrParts("ValueError", parts, 1);
-  return -1;
+/* Stores to every byte of a local array of args[0] bytes, the deepest first. */
+static int32_t hog_stack(void* self, const TVMFFIAny* args, int32_t num_args, TVMFFIAny* result) {
+  (void)self;
+  if (num_args != 1 || args[0].type_index != kTVMFFIInt || args[0].v_int64 < 1 ||
+      args[0].v_int64 > (1 << 20)) {
+    return refuse("HogStack(bytes) takes one int in [1, 2^20]");
+  }
+  uint32_t bytes = (uint32_t)args[0].v_int64;
+  volatile uint8_t hog[bytes];
+  for (uint32_t i = 0; i < bytes; ++i) {
+    hog[i] = (uint8_t)i;
+  }
+  return return_int(result, hog[bytes - 1]);
 }
+#endif
 
 /* ----- The model as one call (model_rpc.h) */
 
@@ -233,8 +258,9 @@ static const struct rvtvm_rpc_function kGlobals[] = {
     {"rvtvm.board.CyclesPerSecond", cycles_per_second},
     {"rvtvm.model.RegionTensor", make_region_tensor},
     {"rvtvm.session.LastRequestCycles", previous_request_cycles},
-#ifdef RVTVM_TEST_RESET_FUNCTION
+#ifdef RVTVM_TEST_FUNCTIONS
     {"rvtvm.test.Reset", reset_now},
+    {"rvtvm.test.HogStack", hog_stack},
 #endif
 };
 

@@ -1302,6 +1302,14 @@ void rvtvm_rpc_server_refuse_oversized(struct rvtvm_rpc_server* server, uint64_t
   send_exception(server);
 }
 
+void rvtvm_rpc_server_refuse(struct rvtvm_rpc_server* server, const char* message,
+                             uint64_t number, const struct rvtvm_rpc_writer* out) {
+  server->out = out;
+  server->what = NULL;
+  fail(server, message, NULL, number, 0, 0);
+  send_exception(server);
+}
+
 int rvtvm_rpc_server_handle(struct rvtvm_rpc_server* server, const uint8_t* packet,
                             uint32_t length, const struct rvtvm_rpc_writer* out) {
   struct reader reader = {packet, packet + length, 0};

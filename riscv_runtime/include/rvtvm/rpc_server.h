@@ -203,6 +203,11 @@ int rvtvm_rpc_server_handle(struct rvtvm_rpc_server* server, const uint8_t* pack
 void rvtvm_rpc_server_refuse_oversized(struct rvtvm_rpc_server* server, uint64_t declared_length,
                                        const struct rvtvm_rpc_writer* out);
 
+/* Replies with a kException carrying `message`, its '#' replaced by `number`, instead of
+ * serving a packet: for a firmware that must not serve any more (its stack overflowed). */
+void rvtvm_rpc_server_refuse(struct rvtvm_rpc_server* server, const char* message,
+                             uint64_t number, const struct rvtvm_rpc_writer* out);
+
 /* Bytes of the largest free heap block, for error messages and tests. */
 uint32_t rvtvm_rpc_server_heap_largest_free(const struct rvtvm_rpc_server* server);
 
