@@ -3,7 +3,8 @@
 
     BoardSession(link)       OPEN with a fresh nonce, then request(packet) -> reply packet
     ProjectLink(transport)   a board's UART through its Project API transport
-    connect(project_dir)     tvm.rpc session on a generated host_driven project (boots it)
+    connect(target)          tvm.rpc session on a generated host_driven project (boots it),
+                             or on "HOST:PORT" of a board `rvtvm rpc-server` keeps running
 
 The message format and the device's rules are written down once, in session.h; the
 RVTVM_SESSION_* constants are read from there. Every failure is a SessionError whose text is one

@@ -222,11 +222,6 @@ def test_rpc_server_with_tracker(project, tmp_path, nothing_left_running):
     import tvm
     from tvm import rpc
 
-    def free_port() -> int:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            return s.getsockname()[1]
-
     tracker_port = free_port()
     with process.spawn([sys.executable, "-m", "tvm.exec.rpc_tracker", "--host", "127.0.0.1",
                         "--port", str(tracker_port), "--port-end", str(tracker_port + 1)],
@@ -244,6 +239,12 @@ def test_rpc_server_with_tracker(project, tmp_path, nothing_left_running):
                 remote = tvm.runtime.tensor(data, device=sess.cpu(0))
                 np.testing.assert_array_equal(remote.numpy(), data)
                 del remote, sess
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def wait_for_port(port: int, timeout: float = 30.0) -> None:
@@ -293,7 +294,7 @@ def test_ctrl_c_during_a_host_driven_run_leaves_nothing_running(project, tmp_pat
 
 
 def test_ctrl_c_stops_the_rpc_server(project, tmp_path, nothing_left_running):
-    status, stderr = _interrupt_when(cli_command_line("rpc-server", "--project", project, "--port", "9150"),
+    status, stderr = _interrupt_when(cli_command_line("rpc-server", "--project", project, "--port", str(free_port())),
                                      "serving on", tmp_path)
     assert status == 130, stderr
     assert "Traceback" not in stderr
@@ -325,7 +326,7 @@ def test_connect_to_a_running_rpc_server(project, tmp_path, nothing_left_running
     server and its board are gone after it is stopped (nothing_left_running)."""
     import tvm
 
-    port = 9160
+    port = free_port()
     with process.spawn(cli_command_line("rpc-server", "--project", project, "--port", str(port),
                                         "--key", "direct"),
                        stdout=open(tmp_path / "server.log", "wb"), stderr=subprocess_stdout()):
@@ -368,7 +369,7 @@ def test_rpc_server_stops_when_its_board_does(project, tmp_path, nothing_left_ru
 
     from rvtvm.errors import RvtvmError
 
-    port = 9170
+    port = free_port()
     command = cli_command_line("rpc-server", "--project", project, "--port", str(port),
                                "--key", "k", "--emulator-timeout", "3")
     with process.spawn(command, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "log", "wb")) as server:
