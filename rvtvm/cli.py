@@ -90,10 +90,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _host_port(text: str) -> tuple[str, int]:
-    host, _, port = text.rpartition(":")
-    if not host or not port.isdigit():
+    from .session import parse_host_port
+
+    address = parse_host_port(text)
+    if address is None:
         raise InputError(f"--tracker must look like HOST:PORT, got {text!r}")
-    return host, int(port)
+    return address
 
 
 def _cmd_rpc_server(args, log) -> None:

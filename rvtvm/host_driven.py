@@ -17,6 +17,7 @@ from typing import Callable
 import numpy as np
 
 from .errors import FirmwareError, TVM_ERRORS
+from .session import last_error_line
 from .standalone import check_inputs
 
 
@@ -86,10 +87,6 @@ def run(sess, metadata: dict, inputs, *, log: Callable[[str], None] = lambda _ms
         raise FirmwareError(f"the board's firmware lacks an operator of this model ({exc}); build the "
                             "project again") from None
     except TVM_ERRORS as exc:
-        raise FirmwareError(f"host-driven run failed: {_last_line(exc)}") from None
+        raise FirmwareError(f"host-driven run failed: {last_error_line(exc)}") from None
     return HostDrivenResult(outputs, times)
 
-
-def _last_line(exc: Exception) -> str:
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return lines[-1] if lines else type(exc).__name__

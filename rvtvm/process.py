@@ -35,10 +35,11 @@ class ProcessTimeoutError(RvtvmError):
         self.stderr = stderr
 
 
-def _pdeathsig_preexec(death_signal: int):
-    """Returns a Popen preexec_fn that sets PR_SET_PDEATHSIG in the child. libc is looked up
-    here, in the parent, because a forked child of a threaded process must not dlopen."""
-    parent_pid = os.getpid()
+def _pdeathsig_preexec(death_signal: int, parent_pid: int | None = None):
+    """Returns a Popen preexec_fn that sets PR_SET_PDEATHSIG in the child (its parent is
+    `parent_pid`, by default this process). libc is looked up here, in the parent, because a
+    forked child of a threaded process must not dlopen."""
+    parent_pid = os.getpid() if parent_pid is None else parent_pid
     try:
         prctl = ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):
@@ -51,6 +52,12 @@ def _pdeathsig_preexec(death_signal: int):
             os._exit(1)
 
     return preexec
+
+
+def die_with_parent(death_signal: int) -> None:
+    """PR_SET_PDEATHSIG for this process, for a child that something else started (the RPC
+    bridge, started by TVM's CreatePipeClient): `death_signal` when its parent dies."""
+    _pdeathsig_preexec(death_signal, os.getppid())()
 
 
 def _signal_group(pgid: int, sig: int) -> None:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import ctypes
 import json
 import os
 import signal
@@ -27,7 +26,7 @@ import sys
 from pathlib import Path
 from typing import Iterator
 
-from . import rpc_packets as rp
+from . import process, rpc_packets as rp
 from .errors import RvtvmError
 from .session import (BoardSession, BoardStoppedError, DeviceResetError, FaultInjectingLink,
                       ProjectLink, SessionError, SessionTimeoutError, DEFAULT_CALL_TIMEOUT_SEC,
@@ -40,7 +39,6 @@ IDEMPOTENT_CODES = {rp.INIT_SERVER, rp.COPY_FROM_REMOTE, rp.COPY_TO_REMOTE, rp.D
                     rp.DEV_STREAM_SYNC}
 ATTEMPTS = 3
 _TIMEOUT_PREFIX = "RPCSessionTimeoutError: "  # the client raises RPCSessionTimeoutError for it
-_PR_SET_PDEATHSIG = 1
 PROJECT_FILE = "rvtvm_project.json"  # microtvm_api_server.PROJECT_FILE: the options a project was generated with
 
 
@@ -160,15 +158,6 @@ def stored_options(project_dir: Path) -> dict:
         return {}
 
 
-def _die_with_parent() -> None:
-    """SIGTERM when the process that started us dies, as for every rvtvm child."""
-    parent = os.getppid()
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
-    if os.getppid() != parent:
-        sys.exit(1)
-
-
 def _exit_on_signal(signum, _frame):
     raise SystemExit(128 + signum)
 
@@ -186,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="for testing: damage this fraction of the UART's bytes once the session is open")
     parser.add_argument("fds", type=int, nargs=2, help="read fd, write fd (from CreatePipeClient)")
     args = parser.parse_args(argv)
-    _die_with_parent()
+    process.die_with_parent(signal.SIGTERM)
     for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
         signal.signal(sig, _exit_on_signal)
 

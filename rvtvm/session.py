@@ -281,7 +281,7 @@ def connect(target, *, key: str = "rvtvm", call_timeout_sec: float = DEFAULT_CAL
         try:
             module = rpc.connect(*address, key=key)._sess
         except RuntimeError as exc:
-            raise RvtvmError(f"can't open a session on {target}: {_rpc_error_text(exc)}") from None
+            raise RvtvmError(f"can't open a session on {target}: {last_error_line(exc)}") from None
         return __getattr__("HostDrivenSession")(module, None)
     project_dir = Path(target).resolve()
     if not (project_dir / "microtvm_api_server.py").is_file():
@@ -299,19 +299,25 @@ def connect(target, *, key: str = "rvtvm", call_timeout_sec: float = DEFAULT_CAL
     try:
         module = rpc._ffi_api.CreatePipeClient(*cmd)
     except RuntimeError as exc:  # tvm.error.RPCError: the bridge's reason is the last line
-        raise RvtvmError(_rpc_error_text(exc)) from None
+        raise RvtvmError(last_error_line(exc)) from None
     return __getattr__("HostDrivenSession")(module, tag)
+
+
+def parse_host_port(text: str) -> tuple[str, int] | None:
+    """(host, port) from "HOST:PORT", or None if text does not look like that."""
+    host, _, port = text.rpartition(":")
+    return (host, int(port)) if host and port.isdigit() else None
 
 
 def _host_port(target) -> tuple[str, int] | None:
     """(host, port) if target is "HOST:PORT" rather than a directory."""
     if not isinstance(target, str) or Path(target).exists():
         return None
-    host, _, port = target.rpartition(":")
-    return (host, int(port)) if host and port.isdigit() else None
+    return parse_host_port(target)
 
 
-def _rpc_error_text(exc: Exception) -> str:
+def last_error_line(exc: Exception) -> str:
+    """The last non-empty line of a TVM error: the reason, after TVM's own preamble."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     return lines[-1] if lines else type(exc).__name__
 
