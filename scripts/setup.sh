@@ -11,6 +11,8 @@ DEB_PACKAGES=(
   qemu-system-misc               # qemu-system-riscv32
   make
   gcc                            # host C compiler for the runtime's unit tests
+  g++                            # Verilator's C++ output (the verilator_soc board, RTL tests)
+  perl                           # the verilator driver script
 )
 
 say() { printf '[setup] %s\n' "$*"; }
@@ -31,7 +33,7 @@ if ((${#missing[@]})); then
 else
   say "Debian packages present"
 fi
-for tool in riscv64-unknown-elf-gcc qemu-system-riscv32 make gcc; do
+for tool in riscv64-unknown-elf-gcc qemu-system-riscv32 make gcc g++ perl; do
   command -v "$tool" >/dev/null || fail "$tool is still missing after installing packages"
 done
 

@@ -48,6 +48,12 @@
 #define RVTVM_ERR_WORKSPACE_EXHAUSTED 0x0301
 #define RVTVM_ERR_WORKSPACE_ORDER 0x0302
 #define RVTVM_ERR_STACK_OVERFLOW 0x0401
+/* accel_driver (rvtvm/accel.h) */
+#define RVTVM_ERR_ACCEL_ARGUMENT 0x0501
+#define RVTVM_ERR_ACCEL_TOO_LARGE 0x0502
+#define RVTVM_ERR_ACCEL_DEVICE 0x0503
+#define RVTVM_ERR_ACCEL_TIMEOUT 0x0504
+#define RVTVM_ERR_ACCEL_MISMATCH 0x0505
 
 /* Finisher exit codes the firmware uses (QEMU's exit status). */
 #define RVTVM_EXIT_OK 0
