@@ -348,8 +348,8 @@ def _check_timeout(method, timeout_sec):
 
 Board = collections.namedtuple(
     "Board",
-    ("name", "ram_origin", "ram_length", "stack_bytes", "cycles_per_second", "emulator", "timeouts",
-     "help"),
+    ("name", "ram_origin", "ram_length", "stack_bytes", "cycles_per_second", "emulator",
+     "emulator_name", "prepare", "timeouts", "help"),
 )
 
 # The smallest stack_size_bytes accepted: below this even the firmware's own frames (frame codec,
@@ -357,11 +357,12 @@ Board = collections.namedtuple(
 MIN_STACK_BYTES = 1024
 
 # Every board. `stack_bytes` is its default stack_size_bytes. `cycles_per_second` is the rate of
-# its cycle counter (QEMU with -icount shift=0 retires one instruction per virtual nanosecond), from
-# which the RPC time evaluator reports seconds. `emulator` is the command that boots
-# build/firmware.elf; {elf} and {uart_socket} are replaced by absolute paths. The emulator must
-# listen on {uart_socket} for the board's UART and hold the guest until a client connects. Its
-# first word is the tool flash requires on PATH.
+# its cycle counter (QEMU with -icount shift=0 retires one instruction per virtual nanosecond; the
+# SoC's is its nominal clock), from which the RPC time evaluator reports seconds. `emulator` is the
+# command that boots build/firmware.elf; {elf}, {uart_socket} and {python} (this server's Python)
+# are replaced. The emulator must listen on {uart_socket} for the board's UART and hold the guest
+# until a client connects. Its first word is the tool flash requires. `prepare`, if set, is a
+# command build runs before make (the SoC's simulator is built, or found in its cache, there).
 BOARDS = {
     "qemu_riscv32": Board(
         name="qemu_riscv32",
@@ -376,12 +377,33 @@ BOARDS = {
             "-icount", "shift=0", "-no-reboot", "-serial", "chardev:uart0",
             "-chardev", "socket,id=uart0,path={uart_socket},server=on,wait=on",
         ),
+        emulator_name="QEMU",
+        prepare=None,
         timeouts=TransportTimeouts(
             session_start_retry_timeout_sec=5.0,
             session_start_timeout_sec=20.0,
             session_established_timeout_sec=60.0,
         ),
         help="QEMU virt machine, rv32, 16 MiB RAM at 0x80000000, NS16550A UART",
+    ),
+    "verilator_soc": Board(
+        name="verilator_soc",
+        ram_origin=0x80000000,
+        ram_length=1024 * 1024,  # rtl/soc/rvtvm_soc.v RAM_BYTES
+        stack_bytes=64 * 1024,
+        cycles_per_second=100_000_000,  # nominal: the simulation counts cycles, not seconds
+        # rvtvm.soc_sim builds the Verilated SoC from the repo's rtl/ (cached by its sources)
+        # and execs it, so this process is the simulator itself.
+        emulator=("{python}", "-m", "rvtvm.soc_sim", "+elf={elf}", "+uart={uart_socket}"),
+        emulator_name="the Verilator SoC",
+        prepare=("{python}", "-m", "rvtvm.soc_sim", "--build-only"),
+        timeouts=TransportTimeouts(
+            session_start_retry_timeout_sec=5.0,
+            session_start_timeout_sec=60.0,
+            session_established_timeout_sec=300.0,
+        ),
+        help="Verilator-simulated PicoRV32 SoC with rvtvm's int8 accelerator (rtl/), 1 MiB RAM "
+             "at 0x80000000, QEMU virt's UART and finisher addresses",
     ),
 }
 
@@ -764,7 +786,8 @@ class Emulator:
     """One emulator process booted on the firmware: own process group, output in a log file,
     PR_SET_PDEATHSIG, and a watchdog that kills it after timeout_sec."""
 
-    def __init__(self, cmd, cwd, log_path, timeout_sec):
+    def __init__(self, name, cmd, cwd, log_path, timeout_sec):
+        self.name = name
         self.timeout_sec = timeout_sec
         self.log_path = log_path
         self.watchdog_fired = False
@@ -801,14 +824,22 @@ class Emulator:
     def describe_exit(self):
         """One phrase for how the emulator ended, e.g. 'QEMU exited with status 3'."""
         status = self.proc.returncode
-        what = "QEMU" if "qemu" in os.path.basename(self.proc.args[0]) else self.proc.args[0]
+        what = self.name
         if status is None:
             return f"{what} is still running"
         if self.watchdog_fired:
             return f"{what} was killed after emulator_timeout_sec={self.timeout_sec} s"
         if status < 0:
             return f"{what} was killed by signal {-status}"
-        return f"{what} exited with status {status}"
+        reason = self.exit_reason()
+        return f"{what} exited with status {status}" + (f": {reason}" if reason else "")
+
+    def exit_reason(self):
+        """What the emulator said last when it failed (the SoC's harness ends its log with why
+        the run stopped), or None."""
+        if self.proc.returncode in (None, 0) or self.watchdog_fired:
+            return None
+        return self.log_tail(1).strip() or None
 
     def log_tail(self, lines=20):
         try:
@@ -922,6 +953,7 @@ class RvtvmHandler(ProjectAPIHandler):
     def build(self, options):
         options = self._project_options("build", options)
         _require_tools(BUILD_TOOLS, "build the firmware")
+        self._prepare_board(BOARDS[options["board"]])
         cmd = ["make", "-C", str(self.server_dir)]
         if options["verbose"]:
             cmd.append("V=1")
@@ -935,6 +967,16 @@ class RvtvmHandler(ProjectAPIHandler):
         if returncode != 0:
             raise _build_error(returncode, output, options["board"])
 
+    def _prepare_board(self, board):
+        if board.prepare is None:
+            return
+        cmd = _board_command(board.prepare)
+        _LOG.info("preparing board %s: %s", board.name, " ".join(cmd))
+        returncode, output = run_captured(cmd, BUILD_TIMEOUT_SEC)
+        if returncode != 0:
+            raise ServerError(f"preparing board {board.name} failed: {_tail(output, 1)}",
+                              data={"output": _tail(output, BUILD_OUTPUT_TAIL_LINES)})
+
     # ---- flash and transport ----
 
     def flash(self, options):
@@ -946,16 +988,18 @@ class RvtvmHandler(ProjectAPIHandler):
         elf = self.server_dir / "build" / "firmware.elf"
         if not elf.is_file():
             raise ServerError(f"{elf} not found; call build first")
-        _require_tools(board.emulator[:1], f"run board {board.name}")
+        _require_tools(_board_command(board.emulator[:1]), f"run board {board.name}")
+        self._prepare_board(board)  # normally a cache hit: build did it
         self._close_socket()
         self._stop_emulator()
         uart_socket = self._uart_socket()
         if uart_socket.exists() or uart_socket.is_symlink():
             uart_socket.unlink()
-        cmd = [word.format(elf=elf, uart_socket=uart_socket) for word in board.emulator]
+        cmd = _board_command(board.emulator, elf=elf, uart_socket=uart_socket)
         _LOG.log(logging.INFO if options["verbose"] else logging.DEBUG, "starting %s",
                  " ".join(cmd))
-        emulator = Emulator(cmd, self.server_dir, elf.parent / "qemu.log",
+        log = elf.parent / f"{board.name}.log"
+        emulator = Emulator(board.emulator_name, cmd, self.server_dir, log,
                             options["emulator_timeout_sec"])
         self._emulator = emulator
         deadline = time.monotonic() + SOCKET_WAIT_SEC
@@ -963,7 +1007,7 @@ class RvtvmHandler(ProjectAPIHandler):
             if not emulator.running():
                 self._stop_emulator()
                 raise ServerError(f"{emulator.describe_exit()} before opening the UART; "
-                                  f"build/qemu.log ends with: {emulator.log_tail(5)!r}",
+                                  f"build/{log.name} ends with: {emulator.log_tail(5)!r}",
                                   data={"log": emulator.log_tail(60)})
             if time.monotonic() > deadline:
                 self._stop_emulator()
@@ -1072,11 +1116,12 @@ class RvtvmHandler(ProjectAPIHandler):
     def _transport_closed(self):
         """The UART reached EOF: close it and say how the emulator ended."""
         self._close_socket()
-        detail, status = "the board closed its UART", None
+        detail, status, reason = "the board closed its UART", None, None
         if self._emulator is not None:
             status = self._emulator.wait(STOP_GRACE_SEC)
             detail = self._emulator.describe_exit()
-        return TransportClosedError(data={"detail": detail, "exit_status": status})
+            reason = self._emulator.exit_reason()
+        return TransportClosedError(data={"detail": detail, "exit_status": status, "reason": reason})
 
     def _close_socket(self):
         if self._sock is not None:
@@ -1092,6 +1137,11 @@ class RvtvmHandler(ProjectAPIHandler):
         """Closes the transport and kills the emulator. Safe to call more than once."""
         self._close_socket()
         self._stop_emulator()
+
+
+def _board_command(words, **values):
+    """A board's command with its placeholders filled in; {python} is this server's Python."""
+    return [word.format(python=sys.executable, **values) for word in words]
 
 
 def _build_error(returncode, output, board):

@@ -121,6 +121,11 @@ class TransportClosedError(ServerError):
     def exit_status(self) -> int | None:
         return self.data.get("exit_status") if isinstance(self.data, dict) else None
 
+    @property
+    def reason(self) -> str | None:
+        """The emulator's last word on why it stopped, when it failed and said one."""
+        return self.data.get("reason") if isinstance(self.data, dict) else None
+
 
 class UnsupportedTVMVersionError(ServerError):
     """The server refused the TVM version given to server_info_query."""

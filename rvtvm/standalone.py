@@ -84,7 +84,9 @@ class StandaloneSession:
             return FirmwareError(f"firmware trapped: {trap}")
         tail = " | ".join(log.strip().splitlines()[-3:])
         how = f"with status {status}" if status is not None else "unexpectedly"
-        return FirmwareError(f"the board stopped {how} during the session" + (f"; last output: {tail}" if tail else ""))
+        reason = getattr(exc, "reason", None)
+        return FirmwareError(f"the board stopped {how} during the session" + (f": {reason}" if reason else "")
+                             + (f"; last output: {tail}" if tail else ""))
 
     def _frame(self, what: str) -> wire.Frame:
         try:

@@ -52,29 +52,47 @@ def _become_subreaper() -> None:
 _become_subreaper()
 
 
-def qemu_pids(reap_orphans: bool = False) -> set[int]:
-    """Every live qemu-system-riscv32 descended from this test process (orphans included).
-    With reap_orphans, also waits for our zombie children: between tests only, when no Popen
-    of ours can still be waiting for one."""
+def _is_qemu(argv: list[bytes]) -> bool:
+    return argv[0].endswith(b"qemu-system-riscv32")
+
+
+def _is_soc_simulator(argv: list[bytes]) -> bool:
+    """The Verilator SoC: `python -m rvtvm.soc_sim` until it execs the Verilated binary."""
+    return argv[0].endswith(b"Vrvtvm_soc") or b"rvtvm.soc_sim" in argv[1:3]
+
+
+def _is_verilated(argv: list[bytes]) -> bool:
+    """Any Verilated model rvtvm.verilator built (the SoC, RTL testbenches)."""
+    return b"/verilator/" in argv[0] and os.path.basename(argv[0]).startswith(b"V")
+
+
+def _is_emulator(argv: list[bytes]) -> bool:
+    return _is_qemu(argv) or _is_soc_simulator(argv) or _is_verilated(argv)
+
+
+def emulator_pids(reap_orphans: bool = False, kind=_is_emulator) -> set[int]:
+    """Every live emulator (QEMU or the SoC simulator; `kind` picks) descended from this test
+    process, orphans included. With reap_orphans, also waits for our zombie children: between
+    tests only, when no Popen of ours can still be waiting for one."""
     me = os.getpid()
-    parents, qemus = {}, set()
+    parents, found = {}, set()
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                argv0 = open(f"/proc/{entry}/cmdline", "rb").read().split(b"\0")[0]
+                argv = open(f"/proc/{entry}/cmdline", "rb").read().split(b"\0")
                 fields = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()
             except (OSError, IndexError):
                 continue
             pid, state, parent = int(entry), fields[0], int(fields[1])
             parents[pid] = parent
-            if not argv0.endswith(b"qemu-system-riscv32") and not (state == "Z" and parent == me):
+            if not kind(argv) and not (state == "Z" and parent == me):
                 continue
             if state in ("Z", "X"):
                 if reap_orphans and parent == me:  # adopted as subreaper: nobody else will reap it
                     with contextlib.suppress(ChildProcessError):
                         os.waitpid(pid, os.WNOHANG)
                 continue
-            qemus.add(pid)
+            found.add(pid)
 
     def ours(pid: int) -> bool:
         seen = set()
@@ -85,19 +103,55 @@ def qemu_pids(reap_orphans: bool = False) -> set[int]:
             pid = parents.get(pid, 0)
         return False
 
-    return {pid for pid in qemus if ours(pid)}
+    return {pid for pid in found if ours(pid)}
+
+
+def qemu_pids(reap_orphans: bool = False) -> set[int]:
+    return emulator_pids(reap_orphans, _is_qemu)
+
+
+def soc_pids(reap_orphans: bool = False) -> set[int]:
+    return emulator_pids(reap_orphans, _is_soc_simulator)
 
 
 @pytest.fixture(autouse=True)
 def no_emulator_left_running():
-    """Whatever a test does, no QEMU it started may outlive it."""
-    before = qemu_pids()
+    """Whatever a test does, no QEMU or SoC simulator it started may outlive it."""
+    before = emulator_pids()
     yield
     deadline = time.monotonic() + 5
-    while (qemu_pids() - before) and time.monotonic() < deadline:
+    while (emulator_pids() - before) and time.monotonic() < deadline:
         time.sleep(0.05)
-    leaked = qemu_pids(reap_orphans=True) - before
-    assert not leaked, f"QEMU still running after the test: pids {sorted(leaked)}"
+    leaked = emulator_pids(reap_orphans=True) - before
+    assert not leaked, f"emulator still running after the test: pids {sorted(leaked)}"
+
+
+def ctrl_c_while_emulating(cmd: list[str], pids=emulator_pids) -> tuple[int, str]:
+    """Runs cmd in its own process group, waits until it has started an emulator (`pids` finds
+    them), sends SIGINT to the whole group as a terminal's Ctrl-C does, and returns the exit
+    status and stderr once every emulator it started is gone."""
+    import signal
+    import subprocess
+
+    before = pids()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (pids() - before) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert pids() - before, "the emulator never started"
+        time.sleep(1.0)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, stderr = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    deadline = time.monotonic() + 10
+    while pids() - before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not (pids() - before), "an emulator outlived Ctrl-C"
+    return proc.returncode, stderr
 
 
 def cli_command_line(*args) -> list[str]:

@@ -16,7 +16,7 @@ import rvtvm
 from rvtvm import examples
 from rvtvm.errors import FirmwareError, InputError, ModelError
 
-from .conftest import qemu_pids, require_tools
+from .conftest import ctrl_c_while_emulating, qemu_pids, require_tools
 
 
 def one_line_error(proc, *needles):
@@ -197,30 +197,9 @@ def test_qemu_crash_during_a_session(int_project):
 def test_ctrl_c_stops_the_emulator(int_mlf, tmp_path, cli_command):
     """SIGINT to the whole foreground process group, as a terminal's Ctrl-C sends it."""
     require_tools("qemu-system-riscv32")
-    import subprocess
-
     project = _debug_project(int_mlf, tmp_path, "-DRVTVM_TEST_HANG_ON_RUN")
     np.save(tmp_path / "x.npy", np.zeros((1, 64), "int8"))
-    before = qemu_pids()
-    proc = subprocess.Popen(
-        cli_command("run", project, "--input", f"features={tmp_path / 'x.npy'}", "--timeout", "120"),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while not (qemu_pids() - before) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert qemu_pids() - before, "QEMU never started"
-        time.sleep(1.0)
-        os.killpg(proc.pid, signal.SIGINT)
-        _, stderr = proc.communicate(timeout=30)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    assert proc.returncode == 130, stderr
+    returncode, stderr = ctrl_c_while_emulating(
+        cli_command("run", project, "--input", f"features={tmp_path / 'x.npy'}", "--timeout", "120"), qemu_pids)
+    assert returncode == 130, stderr
     assert "Traceback" not in stderr
-    deadline = time.monotonic() + 10
-    while qemu_pids() - before and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not (qemu_pids() - before)
