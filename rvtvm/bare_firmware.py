@@ -31,13 +31,14 @@ QEMU = ["qemu-system-riscv32", "-machine", "virt", "-cpu", "rv32", "-m", "16M", 
         "-display", "none", "-monitor", "none", "-serial", "stdio", "-icount", "shift=0", "-no-reboot"]
 
 
-def accel_driver_sources(backend: str) -> list[Path]:
-    """The driver's C for one backend: "mmio" (the SoC's accelerator) or "sw" (the CPU)."""
+def accel_driver(backend: str) -> tuple[list[Path], list[str]]:
+    """The driver's C and defines for one backend: "mmio" (the SoC's accelerator, through the
+    inline port of rvtvm/accel_port.h) or "sw" (the CPU)."""
     src = ACCEL_DRIVER / "src"
     if backend == "mmio":
-        return [src / "accel_mmio.c", src / "accel_port_mmio.c", src / "accel_args.c"]
+        return [src / "accel_mmio.c", src / "accel_args.c"], ["RVTVM_ACCEL_PORT_MMIO"]
     if backend == "sw":
-        return [src / "accel_sw.c", src / "accel_args.c"]
+        return [src / "accel_sw.c", src / "accel_args.c"], []
     raise ValueError(f"unknown accelerator backend {backend!r}: expected mmio or sw")
 
 

@@ -33,11 +33,19 @@
 #define BUSY (RVTVM_ACCEL_STATUS_DMA_BUSY | RVTVM_ACCEL_STATUS_ENGINE_BUSY)
 #define NOTHING 0xFFFFFFFFu /* no tile or chunk resident */
 
-/* What the hardware reported at the first call. */
+/* The settings registers, DMA_RAM_ADDR .. ACT_MAX: the hardware keeps them between commands,
+ * so the driver remembers what it wrote and skips writing the same value again (most of a
+ * pass's settings repeat from the last one, and each write costs the CPU a bus access). */
+#define SETTINGS_FIRST RVTVM_ACCEL_REG_DMA_RAM_ADDR
+#define SETTINGS_COUNT ((RVTVM_ACCEL_REG_ACT_MAX - SETTINGS_FIRST) / 4u + 1u)
+
+/* What the hardware reported at the first call, and what the driver last wrote to it. */
 struct device {
   uint32_t ready;
   uint32_t in_bytes, weight_bytes, out_bytes, param_channels;
   uint32_t dma_bytes; /* RAM word of the DMA port: its cost model */
+  uint32_t written[SETTINGS_COUNT];
+  uint32_t known[SETTINGS_COUNT]; /* written[i] is what the register holds */
 };
 
 static struct device device;
@@ -46,7 +54,17 @@ static uint32_t min_u32(uint32_t a, uint32_t b) { return a < b ? a : b; }
 
 static uint32_t ceil_div(uint32_t a, uint32_t b) { return a / b + (a % b != 0 ? 1u : 0u); }
 
-static void reg_write(uint32_t offset, uint32_t value) { rvtvm_accel_port_write(offset, value); }
+static void reg_write(uint32_t offset, uint32_t value) {
+  uint32_t i = (offset - SETTINGS_FIRST) / 4u;
+  if (offset >= SETTINGS_FIRST && i < SETTINGS_COUNT) {
+    if (device.known[i] && device.written[i] == value) {
+      return;
+    }
+    device.written[i] = value;
+    device.known[i] = 1;
+  }
+  rvtvm_accel_port_write(offset, value);
+}
 
 /* --- commands ------------------------------------------------------------------------------- */
 
@@ -90,6 +108,9 @@ static int32_t device_open(void) {
   device.weight_bytes = rvtvm_accel_port_read(RVTVM_ACCEL_REG_W_SPAD_BYTES);
   device.out_bytes = rvtvm_accel_port_read(RVTVM_ACCEL_REG_OUT_SPAD_BYTES);
   device.param_channels = rvtvm_accel_port_read(RVTVM_ACCEL_REG_PARAM_CHANNELS);
+  for (uint32_t i = 0; i < SETTINGS_COUNT; ++i) {
+    device.known[i] = 0; /* whatever is there, the driver did not write it this time */
+  }
   /* Whatever an earlier, failed call left running or flagged is finished and cleared first. */
   int32_t error = wait_idle(BUSY);
   if (error == RVTVM_ERR_ACCEL_TIMEOUT) {

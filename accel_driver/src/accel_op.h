@@ -18,7 +18,8 @@ enum rvtvm_accel_kind {
 
 /* Checked: every size and stride >= 1, pads in [0, kernel), every window starts inside the
  * input, each operand (and the padded window extent) below 2^31 bytes, quantization in range,
- * shifts in [-31, 31], and -input_offset fits a byte whenever there is padding to fill. */
+ * and -input_offset fits a byte whenever there is padding to fill. The params' shifts are not
+ * (see rvtvm/accel.h). */
 struct rvtvm_accel_op {
   enum rvtvm_accel_kind kind;
   const int8_t* input;

@@ -14,6 +14,7 @@
 
 #include "accel_op.h"
 #include "rvtvm/accel.h"
+#include "rvtvm/wire.h"
 
 #define ROWS RVTVM_ACCEL_ROWS
 #define COLS RVTVM_ACCEL_COLS
@@ -158,7 +159,24 @@ static void depthwise_pixel(const struct rvtvm_accel_op* op, const struct group*
   }
 }
 
+/* A shift outside [-31, 31] would be an undefined C shift here. The hardware defines one (it
+ * uses the low six bits), and checking every channel on every call costs the MMIO backend more
+ * than some operators do, so only this backend checks; the compiler never packs such a shift
+ * (rvtvm.accel.layout.channel_params refuses it). */
+static int shifts_ok(const struct rvtvm_accel_op* op) {
+  for (uint32_t c = 0; c < op->out_c; ++c) {
+    int32_t shift = op->params[4u * c + 2u];
+    if (shift < -31 || shift > 31) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
 int32_t rvtvm_accel_backend_run(const struct rvtvm_accel_op* op) {
+  if (!shifts_ok(op)) {
+    return RVTVM_ERR_ACCEL_ARGUMENT;
+  }
   int depthwise = op->kind == RVTVM_ACCEL_KIND_DEPTHWISE;
   struct group group;
   for (uint32_t g = 0; g < op->groups; ++g) {

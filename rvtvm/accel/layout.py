@@ -55,6 +55,9 @@ def fully_connected_weights(weights: np.ndarray, rows: int = ROWS, cols: int = C
 def channel_params(bias, multiplier, shift) -> np.ndarray:
     """Per-channel (bias, multiplier, shift) -> [channels, 4] int32 entries."""
     bias, multiplier, shift = (np.asarray(a, dtype=np.int64).reshape(-1) for a in (bias, multiplier, shift))
+    if shift.size and (shift.min() < -31 or shift.max() > 31):
+        raise ValueError(f"a requantization shift of {int(shift[np.abs(shift).argmax()])} is outside [-31, 31]: "
+                         "the accelerator cannot apply it")
     entries = np.zeros((bias.size, 4), dtype=np.int32)
     entries[:, 0], entries[:, 1], entries[:, 2] = bias, multiplier, shift
     return entries

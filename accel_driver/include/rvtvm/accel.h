@@ -6,7 +6,16 @@
  * links exactly one of them.
  *
  * Every function returns 0 or an RVTVM_ERR_ACCEL_* code from rvtvm/wire.h:
- *   ARGUMENT   a size, stride or quantization value the accelerator does not take
+ *   ARGUMENT   a size, stride or quantization value the accelerator does not take (both
+ *              backends check alike, in accel_args.c): a dimension or stride below 1; pad_top or
+ *              pad_left outside [0, kernel); an output size whose last window starts outside the
+ *              input or needs kernel or more padding after it; padding
+ *              while -input_offset is not an int8 (the pad value could not be stored); an operand
+ *              of 2 GiB or more; a NULL pointer; an output overlapping the input; depthwise on a
+ *              non-square array. A params shift outside [-31, 31] is ARGUMENT from the software
+ *              backend only: the MMIO backend leaves per-channel data unchecked (a loop over
+ *              every channel per call costs more than small operators) and the hardware uses the
+ *              shift's low six bits; rvtvm.accel.layout never packs such a shift.
  *   TOO_LARGE  one output pixel's window, weights or params do not fit the scratchpads
  *   DEVICE     the hardware refused a command (its STATUS error code is lost; use a debugger)
  *   TIMEOUT    the hardware stayed busy past RVTVM_ACCEL_POLL_LIMIT status reads
