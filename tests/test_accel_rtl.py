@@ -31,7 +31,7 @@ TB_SOURCE = REPO / "rtl" / "tb" / "accel_tb.cpp"
 WAIVERS = ACCEL_RTL / "accel.vlt"
 
 # rvtvm_accel's default parameters, which the testbench builds with
-ROWS, COLS, DMA_BYTES = layout.ROWS, layout.COLS, 16
+ROWS, COLS, DMA_BYTES = layout.ROWS, layout.COLS, 32
 SPAD_BYTES = {0: 65536, 1: 65536, 2: 65536, 3: 512 * 16}
 PARAM_CHANNELS = 512
 RAM_BASE, RAM_BYTES = 0x8000_0000, 1 << 20

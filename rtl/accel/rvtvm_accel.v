@@ -22,7 +22,7 @@
 // gate samples its enable on falling edges, so hold i_rst for at least two cycles after power-up.
 module rvtvm_accel #(
     parameter integer ROWS = 8, COLS = 8,          // array: ROWS reduction lanes x COLS output lanes
-    parameter integer DMA_BYTES = 16,              // DMA / RAM port width in bytes (power of 2)
+    parameter integer DMA_BYTES = 32,              // DMA / RAM port width in bytes (power of 2)
     parameter integer IN_SPAD_BYTES = 65536, W_SPAD_BYTES = 65536, OUT_SPAD_BYTES = 65536,
     parameter integer PARAM_CHANNELS = 512,        // param scratchpad entries, 16 B each
     parameter [31:0] RAM_BASE = 32'h8000_0000,

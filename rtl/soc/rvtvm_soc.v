@@ -9,7 +9,7 @@
 
 module rvtvm_soc #(
     parameter integer RAM_BYTES = 1 << 20,
-    parameter integer DMA_BYTES = 16,
+    parameter integer DMA_BYTES = 32,
     parameter integer ACCEL_ROWS = 8,
     parameter integer ACCEL_COLS = 8,
     parameter integer UART_TX_CYCLES_PER_BYTE = 8

@@ -55,7 +55,7 @@ namespace {
 
 constexpr uint32_t kRamBase = 0x80000000u;
 constexpr uint32_t kRamBytes = 0x00100000u;
-constexpr int kDmaBytes = 16;  // rvtvm_accel's default DMA_BYTES
+constexpr int kDmaBytes = 32;  // rvtvm_accel's default DMA_BYTES
 constexpr uint32_t kRegStatus = 0x018;
 constexpr uint64_t kDefaultWaitLimit = 10000000;
 
