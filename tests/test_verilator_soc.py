@@ -13,12 +13,13 @@ import numpy as np
 import pytest
 
 import rvtvm
-from rvtvm import bare_firmware, examples, soc_sim
+from rvtvm import bare_firmware, examples, mlperf_tiny, soc_sim
 from rvtvm.errors import FirmwareError
 from rvtvm.host_reference import run_on_host
 
-from .conftest import ctrl_c_while_emulating, require_tools, soc_pids
+from .conftest import ctrl_c_while_emulating, require_mlperf_models, require_tools, soc_pids
 from .test_failures import one_line_error
+from .tflm_reference import random_inputs, run_tflm
 
 pytestmark = [pytest.mark.verilator, pytest.mark.qemu]
 
@@ -180,3 +181,21 @@ def test_uart_fifo_backpressure_and_overrun(simulator, tmp_path):
     lsr, _, received = report()
     assert not lsr & 0x02
     assert received == sent
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(mlperf_tiny.MODELS.values()))
+def test_mlperf_tiny_on_the_soc_is_identical_to_qemu_and_tflm(name, simulator, tmp_path):
+    """The four MLPerf Tiny models, CPU only, on PicoRV32: the same output bytes as QEMU and TFLite
+    Micro, and the same instruction count as QEMU."""
+    path = require_mlperf_models() / f"{name}.tflite"
+    compiled = rvtvm.compile_model(path, tmp_path / "model.tar")
+    x = random_inputs(path, np.random.default_rng(7))
+    [expected] = run_tflm(path.read_bytes(), x)
+    results = {board: rvtvm.run(_build(compiled.path, tmp_path / board, board, stack_size_bytes=16384), [x],
+                                timeout_sec=900)[0]
+               for board in ("qemu_riscv32", "verilator_soc")}
+    for board, result in results.items():
+        [got] = result.outputs.values()
+        np.testing.assert_array_equal(got.reshape(expected.shape), expected, err_msg=f"{name} on {board}")
+    assert results["verilator_soc"].instret == results["qemu_riscv32"].instret
