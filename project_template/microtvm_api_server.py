@@ -953,7 +953,7 @@ class RvtvmHandler(ProjectAPIHandler):
     def build(self, options):
         options = self._project_options("build", options)
         _require_tools(BUILD_TOOLS, "build the firmware")
-        self._prepare_board(BOARDS[options["board"]])
+        self._prepare_board(BOARDS[options["board"]], logging.INFO)
         cmd = ["make", "-C", str(self.server_dir)]
         if options["verbose"]:
             cmd.append("V=1")
@@ -967,11 +967,12 @@ class RvtvmHandler(ProjectAPIHandler):
         if returncode != 0:
             raise _build_error(returncode, output, options["board"])
 
-    def _prepare_board(self, board):
+    def _prepare_board(self, board, level):
         if board.prepare is None:
             return
         cmd = _board_command(board.prepare)
-        _LOG.info("preparing board %s: %s", board.name, " ".join(cmd))
+        _LOG.log(level, "preparing board %s (the first time, or after its sources changed, this "
+                 "takes a while): %s", board.name, " ".join(cmd))
         returncode, output = run_captured(cmd, BUILD_TIMEOUT_SEC)
         if returncode != 0:
             raise ServerError(f"preparing board {board.name} failed: {_tail(output, 1)}",
@@ -989,7 +990,7 @@ class RvtvmHandler(ProjectAPIHandler):
         if not elf.is_file():
             raise ServerError(f"{elf} not found; call build first")
         _require_tools(_board_command(board.emulator[:1]), f"run board {board.name}")
-        self._prepare_board(board)  # normally a cache hit: build did it
+        self._prepare_board(board, logging.DEBUG)  # normally a cache hit: build did it
         self._close_socket()
         self._stop_emulator()
         uart_socket = self._uart_socket()

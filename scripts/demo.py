@@ -1,8 +1,9 @@
 """The quick-start demo: compile models with TVM, build their firmware, boot it on QEMU riscv32
 and print the device's outputs beside a reference for a few random inputs: TFLite Micro for the
 int8 MLPerf Tiny keyword-spotting model, host TVM (llvm) for two example models. Then the first
-model again, host-driven: its operators called one by one from the host over TVM RPC, with the
-device cycles of each.
+model again: on the Verilator-simulated SoC (the same firmware, in clock cycles), and
+host-driven, its operators called one by one from the host over TVM RPC, with the device cycles
+of each.
 
 The projects are kept in build/demo/ for a look around (model/, src/, build/firmware.map)."""
 
@@ -80,6 +81,23 @@ def host_driven(name: str, compiled, reference, inputs: dict) -> bool:
     return bool(match)
 
 
+def on_the_soc(name: str, compiled, reference, inputs: dict) -> bool:
+    print(f"\n== {name}, on the Verilator SoC: the same firmware on PicoRV32 + rvtvm's RTL, cycle-accurate")
+    project = WORK / name / "verilator_soc"
+    shutil.rmtree(project, ignore_errors=True)
+    rvtvm.create_project(project, compiled.path, board="verilator_soc", log=log)
+    rvtvm.build(project, log=log)
+    [res] = rvtvm.run(project, [inputs], timeout_sec=600, log=log)
+    ref = reference(compiled.metadata, inputs)
+    got = next(iter(res.outputs.values())).reshape(ref.shape)
+    match = np.array_equal(got, ref) if got.dtype.kind != "f" else np.allclose(got, ref, rtol=1e-5)
+    print(f"  device  {show(got)} ...")
+    print(f"  ref     {show(ref)} ...   {'bit-exact' if match else 'MISMATCH'}")
+    print(f"  {res.cycles:,} clock cycles for {res.instret:,} instructions (CPI {res.cycles / res.instret:.2f}, CPU only;")
+    print("  the accelerator's own figures: .venv/bin/python scripts/benchmark_accel.py)")
+    return bool(match)
+
+
 def main() -> int:
     ok = True
     first = None
@@ -108,6 +126,7 @@ def main() -> int:
             print(f"           ref     {show(ref)} ...   {verdict}, {res.instret:,} instructions on the device")
         first = first or (name, compiled, reference, inputs[0])
     if first is not None:
+        ok &= on_the_soc(*first)
         ok &= host_driven(*first)
     print("\nall outputs match their references" if ok else "\nSOME OUTPUTS DO NOT MATCH")
     return 0 if ok else 1
