@@ -3,15 +3,24 @@
 Every backend runs through one job runner (tests/c/accel_job.c; its stream format is in
 accel_job.h): a batch of jobs goes in on stdin, each job's return code, output bytes and output
 guard check come back on stdout. The runners are a fixture parameter, so a backend is added by
-adding a builder to RUNNERS; the software backend is built under ASan/UBSan. Weights and params
-are packed with rvtvm.accel.layout, so the packed layouts are checked too.
+adding a builder to RUNNERS:
+- "sw": the software backend, built under ASan/UBSan;
+- "mmio-rtl": the MMIO backend driving the accelerator's RTL under Verilator, with no CPU
+  (rtl/tb/accel_driver_tb.cpp is the platform: the register port, the RAM on the DMA port, and
+  operands at every offset within a DMA word); its C side is built under ASan/UBSan too;
+- "mmio-rtl-stall": the same with the RAM stalling the DMA at random.
+The one documented difference between the backends, the params' shift check, is tested as such
+(test_params_shift_out_of_range).
+Weights and params are packed with rvtvm.accel.layout, so the packed layouts are checked too.
 
 Also here: both backends compile freestanding and warning-free for the rv32 firmware.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
+import os
 import re
 import struct
 import subprocess
@@ -22,8 +31,9 @@ from typing import Callable
 import numpy as np
 import pytest
 
-from rvtvm import process
+from rvtvm import process, verilator
 from rvtvm.accel import layout, reference
+from rvtvm.errors import ToolchainError
 from rvtvm.tflite.fixed_point import quantize_multiplier
 
 from .conftest import require_tools
@@ -40,6 +50,8 @@ from .test_runtime_c import (  # noqa: F401  (sanitizer_flags is a fixture)
 REPO = Path(__file__).resolve().parents[1]
 DRIVER = REPO / "accel_driver"
 C_TESTS = REPO / "tests" / "c"
+ACCEL_RTL = REPO / "rtl" / "accel"
+MMIO_TB = REPO / "rtl" / "tb" / "accel_driver_tb.cpp"
 
 OK = 0
 ARGUMENT = WIRE["RVTVM_ERR_ACCEL_ARGUMENT"]
@@ -48,6 +60,7 @@ JOB_MAGIC, REPLY_MAGIC = 0x424F4A41, 0x53455241
 OPS = {"conv2d": 1, "depthwise": 2, "fully_connected": 3}
 N_ARGS = 16
 NULL_INPUT, NULL_WEIGHTS, NULL_PARAMS, NULL_OUTPUT, OUTPUT_IS_INPUT = 1, 2, 4, 8, 16
+OUTPUT_FILL = 0x5A  # accel_job.c: what the output holds before the call
 RUN_TIMEOUT_S = 120
 
 
@@ -111,6 +124,8 @@ class Runner:
     name: str
     command: list[str]
     random_cases: int  # random cases per operator that this backend runs in reasonable time
+    # False for the MMIO backend: it does not check the params' shifts (rvtvm/accel.h)
+    checks_param_shifts: bool = True
 
     def run(self, jobs: list[Job]) -> list[Reply]:
         request = b"".join(job.encode() for job in jobs)
@@ -132,11 +147,84 @@ def build_software_runner(work: Path, sanitizer_flags: list[str]) -> Runner:
     return Runner("sw", [str(binary)], random_cases=400)
 
 
-# name -> builder(work_dir, sanitizer_flags). The MMIO backend on the Verilated accelerator goes here.
-RUNNERS: dict[str, Callable[[Path, list[str]], Runner]] = {"sw": build_software_runner}
+# The mmio-rtl runner's C side (C11, which Verilator's make would compile as C++): compiled by gcc
+# into objects whose names carry a hash of every C input, so that rvtvm.verilator.build_model,
+# which gets them as link inputs, rebuilds the testbench when any of them changes.
+MMIO_C_SOURCES = [DRIVER / "src" / "accel_mmio.c", DRIVER / "src" / "accel_args.c", C_TESTS / "accel_job.c"]
+MMIO_C_OBJECTS = verilator.DEFAULT_OUT_ROOT / "accel_driver_tb_c"
 
 
-@pytest.fixture(scope="module", params=sorted(RUNNERS))
+def mmio_c_headers() -> list[Path]:
+    """Every header the C side or the testbench can include from the repository."""
+    return sorted([*(DRIVER / "include" / "rvtvm").glob("*.h"), *(DRIVER / "src").glob("*.h"),
+                   *(RUNTIME / "include" / "rvtvm").glob("*.h"), C_TESTS / "accel_job.h"])
+
+
+def build_mmio_c_objects(sanitizer_flags: list[str]) -> list[Path]:
+    flags = ["-std=c11", "-g", "-O1", *STRICT_WARNINGS, *sanitizer_flags, "-DACCEL_JOB_NO_MAIN",
+             f"-I{DRIVER / 'include'}", f"-I{RUNTIME / 'include'}"]
+    compiler = run_checked(["gcc", "--version"], REPO, 60).stdout.splitlines()[0]
+    digest = hashlib.sha256(repr((compiler, flags)).encode())
+    for path in [*MMIO_C_SOURCES, *mmio_c_headers()]:
+        digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes())
+    key = digest.hexdigest()[:16]
+    objects = [MMIO_C_OBJECTS / f"{source.stem}-{key}.o" for source in MMIO_C_SOURCES]
+    if all(obj.exists() for obj in objects):
+        return objects
+    MMIO_C_OBJECTS.mkdir(parents=True, exist_ok=True)
+    for source, obj in zip(MMIO_C_SOURCES, objects):
+        staging = obj.with_name(f".{obj.name}.{os.getpid()}")
+        build = run_checked(["gcc", *flags, "-c", str(source), "-o", str(staging)], MMIO_C_OBJECTS, 120)
+        assert build.returncode == 0, build.stdout
+        staging.replace(obj)  # atomic: a concurrent build of the same key writes the same bytes
+    for old in MMIO_C_OBJECTS.glob("*.o"):
+        if key not in old.name:
+            old.unlink(missing_ok=True)
+    return objects
+
+
+def build_mmio_rtl_runner(work: Path, sanitizer_flags: list[str], *, name: str = "mmio-rtl",
+                          plusargs: tuple[str, ...] = (), random_cases: int = 2000) -> Runner:
+    """The MMIO backend on the Verilated accelerator (rtl/tb/accel_driver_tb.cpp, whose header
+    has its plusargs). The simulation runs a few million cycles per second: far more random
+    cases than the software backend fit in a second or two."""
+    require_tools("g++", "perl", "make")
+    try:
+        verilator.verilator_root()
+    except ToolchainError as exc:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
+    objects = build_mmio_c_objects(sanitizer_flags)
+    flags = ["--trace-vcd", "-CFLAGS", f"-I{C_TESTS} -I{DRIVER / 'include'}"]
+    if sanitizer_flags:
+        flags += ["-LDFLAGS", " ".join(sanitizer_flags)]
+    try:
+        binary = verilator.build_model("accel_driver_tb", "rvtvm_accel",
+                                       [*sorted(ACCEL_RTL.glob("*.v")), ACCEL_RTL / "accel.vlt"],
+                                       [MMIO_TB, *objects], include_dirs=[ACCEL_RTL], flags=flags)
+    except ToolchainError as exc:
+        pytest.fail(str(exc))
+    return Runner(name, [str(binary), *plusargs], random_cases=random_cases, checks_param_shifts=False)
+
+
+def build_mmio_rtl_stall_runner(work: Path, sanitizer_flags: list[str]) -> Runner:
+    """The same, with the RAM holding off 30% of the DMA's requests at random (i_dma_ready low)."""
+    return build_mmio_rtl_runner(work, sanitizer_flags, name="mmio-rtl-stall", plusargs=("+stall=30", "+seed=1"),
+                                 random_cases=500)
+
+
+# name -> builder(work_dir, sanitizer_flags), and the marks of the tests run on each
+RUNNERS: dict[str, Callable[[Path, list[str]], Runner]] = {
+    "sw": build_software_runner,
+    "mmio-rtl": build_mmio_rtl_runner,
+    "mmio-rtl-stall": build_mmio_rtl_stall_runner,
+}
+RUNNER_MARKS = {"mmio-rtl": [pytest.mark.verilator], "mmio-rtl-stall": [pytest.mark.verilator]}
+
+
+@pytest.fixture(scope="module",
+                params=[pytest.param(name, marks=RUNNER_MARKS.get(name, ())) for name in sorted(RUNNERS)])
 def runner(request, sanitizer_flags: list[str], tmp_path_factory: pytest.TempPathFactory) -> Runner:
     require_tools("gcc")
     return RUNNERS[request.param](tmp_path_factory.mktemp(f"accel_{request.param}"), sanitizer_flags)
@@ -281,6 +369,101 @@ def test_random_operators(runner: Runner, make) -> None:
     # Guards the test: outputs spread over int8, not stuck at a clamp.
     values = np.concatenate([job.expected.reshape(-1) for job in jobs])
     assert len(np.unique(values)) > 200
+
+
+# --- random tiled cases --------------------------------------------------------------------------
+
+SPAD_BYTES = 65536  # the accelerator's default input, weight and output scratchpads
+TILED_LIMIT = 256 << 10  # bytes of each operand: a job stays well inside the testbench's 1 MiB RAM
+TILED_MACS = 12_000_000
+
+
+def log_uniform(rng: np.random.Generator, low: int, high: int) -> int:
+    return min(high, int(round(math.exp(rng.uniform(math.log(low), math.log(high + 0.5))))))
+
+
+@dataclass
+class TiledShape:
+    """What makes a case tiled: each operand's bytes, and the input window of one full-width
+    output row (past SPAD_BYTES, the MMIO backend cuts the rows into strips of columns)."""
+
+    input: int
+    weights: int
+    output: int
+    row_window: int
+    macs: int
+
+    def tiled(self) -> bool:
+        return max(self.input, self.weights, self.output, self.row_window) > SPAD_BYTES
+
+
+def tiled_shape(job: Job) -> TiledShape:
+    a = job.args
+    if job.op == "fully_connected":
+        m, k, n = a[:3]
+        return TiledShape(m * k, job.weights.size, m * n, k, m * k * n)
+    conv = job.op == "conv2d"
+    h, w, c, oh, ow = a[:5]
+    oc = a[5] if conv else c
+    kh, kw, _, sw = a[6:10] if conv else a[5:9]
+    return TiledShape(h * w * c, job.weights.size, oh * ow * oc, kh * ((ow - 1) * sw + kw) * c,
+                      oh * ow * oc * kh * kw * (c if conv else 1))
+
+
+def random_tiled(rng: np.random.Generator, i: int) -> Job:
+    """An operator past the scratchpads (in turn: convolution, one with rows too wide for the
+    input scratchpad, depthwise, fully connected), so that the MMIO backend cuts it into bands of
+    output rows, strips of columns, chunks of output channels, or several at once. Sizes are
+    log-uniform; a draw that needs no tiling, is too large for the runners, or has one output
+    pixel too large for the scratchpads (TOO_LARGE) is drawn again."""
+    kind = ("conv2d", "strips", "depthwise", "fully_connected")[i % 4]
+    while True:
+        if kind == "fully_connected":
+            m, k, n = log_uniform(rng, 1, 64), log_uniform(rng, 1, 4096), log_uniform(rng, 1, 512)
+            job = fc_job(f"tiled #{i}", int8(rng, m, k), int8(rng, n, k),
+                         random_activation(rng, spread_quant(rng, n, k)))
+        else:
+            s = random_spatial(rng)
+            (kh, kw), (sh, sw), (pt, pl) = s["kernel"], s["stride"], s["pad"]
+            c = log_uniform(rng, 1, 256)
+            oc = c if kind == "depthwise" else log_uniform(rng, 1, 256)
+            if kind == "strips":  # one full-width row of windows past the input scratchpad
+                h = int(rng.integers(1, 5))
+                w = int(rng.integers(SPAD_BYTES // (kh * c) + 1, TILED_LIMIT // (h * c) + 2))
+            else:
+                h, w = log_uniform(rng, 1, 300), log_uniform(rng, 1, 300)
+            oh, ow = (h + pt - 1) // sh + 1, (w + pl - 1) // sw + 1
+            if kind != "strips" and rng.random() < 0.3:
+                oh, ow = int(rng.integers(1, oh + 1)), int(rng.integers(1, ow + 1))
+            if kh * math.ceil(kw * c / layout.ROWS) * layout.ROWS * layout.COLS > SPAD_BYTES or kh * kw * c > SPAD_BYTES:
+                continue  # TOO_LARGE: one group's weights or one pixel's window
+            if max(h * w * c, oh * ow * oc) > TILED_LIMIT or oh * ow * oc * kh * kw * c > 4 * TILED_MACS:
+                continue  # before drawing the data: too large (generous for depthwise)
+            taps = kh * kw * (1 if kind == "depthwise" else c)
+            q = random_activation(rng, spread_quant(rng, oc, taps))
+            if kind == "depthwise":
+                job = depthwise_job(f"tiled #{i}", int8(rng, h, w, c), int8(rng, kh, kw, c), q, stride=(sh, sw),
+                                    pad=(pt, pl), out_hw=(oh, ow))
+            else:
+                job = conv_job(f"tiled #{i}", int8(rng, h, w, c), int8(rng, oc, kh, kw, c), q, stride=(sh, sw),
+                               pad=(pt, pl), out_hw=(oh, ow))
+        shape = tiled_shape(job)
+        if shape.tiled() and max(shape.input, shape.weights, shape.output) <= TILED_LIMIT and shape.macs <= TILED_MACS:
+            return job
+
+
+TILED_CASES = 48
+
+
+def test_random_tiled(runner: Runner) -> None:
+    rng = np.random.default_rng(20240602)
+    jobs = [random_tiled(rng, i) for i in range(TILED_CASES)]
+    check_jobs(runner, jobs)
+    # Guards the test: each way of exceeding a scratchpad comes up several times.
+    shapes = [tiled_shape(job) for job in jobs]
+    for what in ("input", "weights", "output", "row_window"):
+        count = sum(getattr(shape, what) > SPAD_BYTES for shape in shapes)
+        assert count >= 4, f"only {count} cases with {what} past the scratchpad"
 
 
 # --- named edge cases ----------------------------------------------------------------------------
@@ -540,8 +723,73 @@ def test_valid_base_calls(runner: Runner) -> None:
     check_jobs(runner, jobs)
 
 
+def unchecked_shift_job(name: str) -> Job:
+    """A BAD_ARGS case whose only fault is a params shift, for a backend that does not check
+    shifts: the call succeeds. Its operands are all zero, so every output byte is output_offset
+    whatever shift the hardware applies; the output buffer's bytes past the output stay unwritten."""
+    job = bad_job(name)
+    op, overrides, flags = BAD_ARGS[name]
+    assert set(overrides) == {"shift"} and flags == 0 and not job.input.any() and not job.weights.any()
+    args = dict(zip({"conv2d": CONV_ARGS, "depthwise": DEPTHWISE_ARGS}[op], job.args))
+    out_bytes = args["out_h"] * args["out_w"] * args.get("out_c", args["in_c"])
+    job.expected = np.full(job.output_bytes, OUTPUT_FILL, np.int8)
+    job.expected[:out_bytes] = args["output_offset"]
+    job.expected_rc = OK
+    return job
+
+
 def test_argument_errors(runner: Runner) -> None:
-    check_jobs(runner, [bad_job(name) for name in BAD_ARGS])
+    """Every BAD_ARGS case is ARGUMENT, but for a backend that does not check the params' shifts
+    (rvtvm/accel.h: the MMIO one), where the shift cases succeed (test_params_shift_out_of_range
+    has what they compute)."""
+    shift_only = {name for name, (_, overrides, _) in BAD_ARGS.items() if "shift" in overrides}
+    assert len(shift_only) == 3
+    check_jobs(runner, [unchecked_shift_job(name) if name in shift_only and not runner.checks_param_shifts
+                        else bad_job(name) for name in BAD_ARGS])
+
+
+def quant_for_shift(rng: np.random.Generator, channels: int, taps: int, shift: int) -> Quant:
+    """spread_quant's outputs for one given shift: multipliers sized for it (1 at least), and
+    where even the largest multiplier is too small (long right shifts), biases large enough to
+    carry the spread (up to the int32 limits; a different output per channel)."""
+    q = spread_quant(rng, channels, taps)
+    real = rng.uniform(0.5, 2.0, channels) * 40.0 / (math.sqrt(taps) * 74 * 73)
+    multiplier = real * 2.0 ** (31 - shift)
+    q.multiplier = np.clip(multiplier, 1, 2**31 - 1).astype(np.int64)
+    q.shift = np.full(channels, shift)
+    if multiplier.max() > 2**31 - 1:
+        span = 2 ** min(31, 7 - shift)  # about +-128 after the multiplier (near 1) and the shift
+        q.bias = rng.integers(-span, span, channels)
+    return q
+
+
+def test_params_shift_out_of_range(runner: Runner) -> None:
+    """A params shift outside [-31, 31] (rvtvm/accel.h): the software backend returns ARGUMENT;
+    the MMIO backend does not look at per-channel data, and the hardware (accel_requant.v's 6-bit
+    i_shift) applies the shift's low six bits as a signed number, which the expected output
+    models. The shifts here wrap to values inside [-31, 31], both ways."""
+    rng = np.random.default_rng(3)
+    shifts = np.array([40, -33, 63, -63, 33, 100, -100, 2**31 - 1, 50, -50])
+    wrapped = (shifts + 32) % 64 - 32
+    assert list(wrapped) == [-24, 31, -1, 1, -31, -28, 28, -1, -14, 14]
+    jobs = []
+    for shift, as_applied in zip(shifts, wrapped):
+        x = int8(rng, 5, 5, 8)
+        for job in (conv_job(f"shift {shift}", x, int8(rng, 8, 3, 3, 8), quant_for_shift(rng, 8, 72, as_applied),
+                             pad=(1, 1)),
+                    depthwise_job(f"shift {shift}", x, int8(rng, 3, 3, 8), quant_for_shift(rng, 8, 9, as_applied),
+                                  pad=(1, 1)),
+                    fc_job(f"shift {shift}", int8(rng, 3, 36), int8(rng, 8, 36),
+                           quant_for_shift(rng, 8, 36, as_applied))):
+            job.params = job.params.copy()
+            job.params[:, 2] = shift  # what layout.channel_params refuses to pack
+            jobs.append(job)
+    # Guards the test: the wrapped shifts give varied outputs, so a wrong shift shows.
+    assert len(np.unique(np.concatenate([job.expected.reshape(-1) for job in jobs]))) > 150
+    if runner.checks_param_shifts:
+        for job in jobs:
+            job.expected, job.expected_rc = None, ARGUMENT
+    check_jobs(runner, jobs)
 
 
 def test_runner_catches_a_wrong_output(runner: Runner) -> None:
