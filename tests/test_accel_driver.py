@@ -36,7 +36,7 @@ from rvtvm.accel import layout, reference
 from rvtvm.errors import ToolchainError
 from rvtvm.tflite.fixed_point import quantize_multiplier
 
-from .conftest import require_tools
+from .conftest import require_tools, require_verilator
 from .test_runtime_c import (  # noqa: F401  (sanitizer_flags is a fixture)
     CROSS_GCC,
     RUNTIME,
@@ -188,13 +188,7 @@ def build_mmio_rtl_runner(work: Path, sanitizer_flags: list[str], *, name: str =
     """The MMIO backend on the Verilated accelerator (rtl/tb/accel_driver_tb.cpp, whose header
     has its plusargs). The simulation runs a few million cycles per second: far more random
     cases than the software backend fit in a second or two."""
-    require_tools("g++", "perl", "make")
-    try:
-        verilator.verilator_root()
-    except ToolchainError as exc:
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(str(exc))
-        pytest.skip(str(exc))
+    require_verilator()
     objects = build_mmio_c_objects(sanitizer_flags)
     flags = ["--trace-vcd", "-CFLAGS", f"-I{C_TESTS} -I{DRIVER / 'include'}"]
     if sanitizer_flags:

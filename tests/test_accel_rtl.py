@@ -9,7 +9,6 @@ includes."""
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,9 +18,8 @@ import pytest
 
 from rvtvm import process, verilator
 from rvtvm.accel import layout, reference
-from rvtvm.errors import ToolchainError
 
-from .conftest import require_tools
+from .conftest import require_verilator
 
 pytestmark = pytest.mark.verilator
 
@@ -53,20 +51,10 @@ ERR = {name[4:]: value for name, value in H.items() if name.startswith("ERR_")}
 RW_REGS = [name for name in REG if REG["DMA_RAM_ADDR"] <= REG[name] <= REG["ACT_MAX"]]
 
 
-def _in_ci() -> bool:
-    return os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
 @pytest.fixture(scope="session")
 def accel_tb() -> Path:
     """The testbench, built once (rvtvm.verilator caches it by the hash of its sources)."""
-    require_tools("g++", "perl", "make")
-    try:
-        verilator.verilator_root()
-    except ToolchainError as exc:
-        if _in_ci():
-            pytest.fail(str(exc))
-        pytest.skip(str(exc))
+    require_verilator()
     return verilator.build_model("accel_tb", "rvtvm_accel", [*sorted(ACCEL_RTL.glob("*.v")), WAIVERS], [TB_SOURCE],
                                  include_dirs=[ACCEL_RTL], flags=["--trace-vcd"])
 
@@ -156,12 +144,7 @@ def error_of(status: int) -> int:
 
 
 def test_lint_clean():
-    try:
-        verilator.verilator_root()
-    except ToolchainError as exc:
-        if _in_ci():
-            pytest.fail(str(exc))
-        pytest.skip(str(exc))
+    require_verilator()
     verilator.lint("rvtvm_accel", sorted(ACCEL_RTL.glob("*.v")), include_dirs=[ACCEL_RTL], waivers=[WAIVERS])
 
 
