@@ -15,7 +15,7 @@ from rvtvm import bare_firmware
 from rvtvm.accel import layout, reference
 from rvtvm.accel.shapes import LayerShape
 
-from .conftest import require_tools
+from .conftest import require_tools, require_verilator
 
 pytestmark = [pytest.mark.verilator, pytest.mark.qemu]
 
@@ -136,7 +136,8 @@ def _build(work: Path, name: str, backend: str, some_cases: list[dict]) -> Path:
 def firmware(tmp_path_factory):
     """The case firmware with the MMIO backend and with the software backend; for the software
     backend on the SoC's slow CPU, also with only the small cases."""
-    require_tools("riscv64-unknown-elf-gcc", "qemu-system-riscv32", "g++", "perl")
+    require_verilator()
+    require_tools("riscv64-unknown-elf-gcc", "qemu-system-riscv32")
     work = tmp_path_factory.mktemp("accel_cases")
     all_cases = cases()
     small = [c for c in all_cases if c["shape"].macs <= SMALL_MACS]
@@ -179,7 +180,8 @@ def test_software_backend_on_the_soc_matches_numpy(firmware):
 def test_benchmark_script_runs():
     """scripts/benchmark_accel.py --quick: the table, the simulation speed and the CPU reference
     all come out, and every shape ran (the script exits non-zero if the driver refused one)."""
-    require_tools("riscv64-unknown-elf-gcc", "g++", "perl")
+    require_verilator()
+    require_tools("riscv64-unknown-elf-gcc")
     import subprocess
     import sys
 

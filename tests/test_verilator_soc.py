@@ -17,7 +17,7 @@ from rvtvm import bare_firmware, examples, mlperf_tiny, soc_sim
 from rvtvm.errors import FirmwareError
 from rvtvm.host_reference import run_on_host
 
-from .conftest import ctrl_c_while_emulating, require_mlperf_models, require_tools, soc_pids
+from .conftest import ctrl_c_while_emulating, require_mlperf_models, require_tools, require_verilator, soc_pids
 from .test_failures import one_line_error
 from .tflm_reference import random_inputs, run_tflm
 
@@ -28,13 +28,14 @@ REPO = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="session")
 def simulator() -> Path:
-    require_tools("g++", "perl", "make", "riscv64-unknown-elf-gcc", "qemu-system-riscv32")
+    require_verilator()
+    require_tools("riscv64-unknown-elf-gcc", "qemu-system-riscv32")
     return soc_sim.build()
 
 
 def test_soc_rtl_is_lint_clean() -> None:
     """verilator --lint-only -Wall over rtl/soc and rtl/accel; waivers only in the .vlt files."""
-    require_tools("perl")
+    require_verilator()
     assert "%Warning" not in soc_sim.lint_soc()
 
 
