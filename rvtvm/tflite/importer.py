@@ -58,6 +58,7 @@ class _Importer:
         self.filename = filename
         self.bb = relax.BlockBuilder()
         self.values: dict[int, relax.Expr] = {}
+        self.current: OperatorInfo | None = None  # the operator being converted
 
     # --- graph walk ------------------------------------------------------------------------
 
@@ -75,6 +76,7 @@ class _Importer:
         with self.bb.function("main", params):
             with self.bb.dataflow():
                 for op in g.operators:
+                    self.current = op
                     try:
                         result = _CONVERTERS[op.opcode](self, op)
                         self._check_shape(op, result)
@@ -115,12 +117,20 @@ class _Importer:
             raise ModelError(f"tensor '{t.name}' is read before any operator writes it")
         return relax.const(t.data)
 
-    def call_kernel(self, name: str, compute, args: list[relax.Expr]) -> relax.Expr:
-        """Emit call_tir of a TE kernel, tagged so that later passes can recognise it."""
+    def call_kernel(self, name: str, compute, args: list[relax.Expr], params: dict | None = None) -> relax.Expr:
+        """Emit call_tir of a TE kernel, tagged so that later passes can recognise it.
+
+        Attributes of the kernel's PrimFunc, read by the accelerator offload (rvtvm.accel):
+        "rvtvm.kernel" its name; "rvtvm.source" the TFLite operator, e.g. "CONV_2D #3";
+        "rvtvm.params" the scalar quantization parameters the kernel has baked in."""
         # int64 extents, as LegalizeOps makes them: FuseTIR joins buffers only if their types match.
         placeholders = [te.placeholder(_i64_shape(a.ty.shape), a.ty.dtype, f"in{i}") for i, a in enumerate(args)]
         out = compute(*placeholders)
         func = te.create_prim_func(placeholders + [out]).without_attr("global_symbol").with_attr("rvtvm.kernel", name)
+        if self.current is not None:
+            func = func.with_attr("rvtvm.source", f"{self.current.opcode} #{self.current.index}")
+        if params:
+            func = func.with_attr("rvtvm.params", {k: int(v) for k, v in params.items()})
         gv = self.bb.add_func(func, name)
         return self.bb.emit(relax.call_tir(gv, args, relax.TensorType(tuple(int(d) for d in out.shape), out.dtype)))
 
@@ -193,7 +203,10 @@ class _Importer:
             m, s = (rest[0], rest[1]) if per_channel else (mult, shift)
             return kernels.requantize(a, b, m, s, zp, lo, hi)
 
-        return self.call_kernel("requantize", compute, args)
+        params = dict(output_offset=zp, act_min=lo, act_max=hi)
+        if not per_channel:
+            params.update(multiplier=mult, shift=shift)
+        return self.call_kernel("requantize", compute, args, params)
 
     def conv_like_input(self, op):
         x = self.expect_type(op.inputs[0], "int8", what="input")
@@ -342,7 +355,7 @@ def _add(im: _Importer, op: OperatorInfo) -> relax.Expr:
     p = dict(left_shift=left_shift, input1_offset=-int(qa.zero_point[0]), input2_offset=-int(qb.zero_point[0]),
              input1_multiplier=m1, input1_shift=s1, input2_multiplier=m2, input2_shift=s2, output_multiplier=mo,
              output_shift=sO, output_offset=int(qo.zero_point[0]), act_min=lo, act_max=hi)
-    return im.call_kernel("add_int8", lambda x, y: kernels.add(x, y, out_shape, p), [im.value(a.index), im.value(b.index)])
+    return im.call_kernel("add_int8", lambda x, y: kernels.add(x, y, out_shape, p), [im.value(a.index), im.value(b.index)], p)
 
 
 def _mul(im: _Importer, op: OperatorInfo) -> relax.Expr:
@@ -351,7 +364,7 @@ def _mul(im: _Importer, op: OperatorInfo) -> relax.Expr:
     lo, hi = im.activation_range(op, op.outputs[0])
     p = dict(input1_offset=-int(qa.zero_point[0]), input2_offset=-int(qb.zero_point[0]), output_multiplier=mult,
              output_shift=shift, output_offset=int(qo.zero_point[0]), act_min=lo, act_max=hi)
-    return im.call_kernel("mul_int8", lambda x, y: kernels.mul(x, y, out_shape, p), [im.value(a.index), im.value(b.index)])
+    return im.call_kernel("mul_int8", lambda x, y: kernels.mul(x, y, out_shape, p), [im.value(a.index), im.value(b.index)], p)
 
 
 def _pool(kind):
