@@ -161,15 +161,17 @@ def run_model(
     workdir: "str | os.PathLike | None" = None,
     timeout_sec: float = 60.0,
     seed: int = 0,
+    accel: str | None = None,
     log: Log = _quiet,
 ) -> tuple[CompiledModel, list[RunResult]]:
     """compile + create + build + run, in `workdir` or a temporary directory. `inputs=None`
-    runs one set of random inputs drawn with `seed` (examples.random_inputs)."""
+    runs one set of random inputs drawn with `seed` (examples.random_inputs). `accel` offloads
+    to that accelerator (compile_model)."""
     with contextlib.ExitStack() as stack:
         if workdir is None:
             workdir = stack.enter_context(tempfile.TemporaryDirectory(prefix="rvtvm-"))
         workdir = Path(workdir)
-        compiled = compile_model(model, workdir / "model.tar", log=log)
+        compiled = compile_model(model, workdir / "model.tar", accel=accel, log=log)
         if inputs is None:
             inputs = _random_input_sets(compiled.metadata, seed, log)
         for inp in inputs:  # refuse bad inputs before the slow build, not after it

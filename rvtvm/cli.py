@@ -51,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("model", help="a .tflite (int8) or .onnx file")
     c.add_argument("-o", "--output", required=True, help="the .tar to write")
     c.add_argument("--name", default="default", help="model name in the generated C (default: default)")
+    c.add_argument("--accel", metavar="NAME", help="offload the operators accelerator NAME takes to calls into its "
+                   "driver, and print which were offloaded and why the others were not (rvtvm: rvtvm's int8 accelerator)")
 
     proj = sub.add_parser("project", help="create, build and flash firmware projects")
     psub = proj.add_subparsers(dest="project_command", required=True)
@@ -70,6 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--input", "-i", dest="inputs", action="append", default=[], metavar="NAME=FILE.npy", help="an input tensor (repeatable); a .npz gives all inputs")
     r.add_argument("--output", help="write the outputs to this .npz")
     r.add_argument("--board", default="qemu_riscv32", help="board when TARGET is a model")
+    r.add_argument("--accel", metavar="NAME", help="when TARGET is a model: offload to accelerator NAME (see compile)")
     r.add_argument("-o", "--option", dest="options", action="append", type=_option, default=[], metavar="KEY=VALUE")
     r.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the firmware per step (default 60)")
     r.add_argument("--seed", type=int, default=0, help="seed of the random inputs used when no --input is given (default 0)")
@@ -182,7 +185,7 @@ def _cmd_run(args, log) -> None:
                            seed=args.seed, log=log)
     else:
         compiled, [result] = api.run_model(target, [inputs] if inputs else None, board=args.board, options=options,
-                                           timeout_sec=args.timeout, seed=args.seed, log=log)
+                                           timeout_sec=args.timeout, seed=args.seed, accel=args.accel, log=log)
         metadata = compiled.metadata
     _print_result(result, metadata, time.monotonic() - start)
     if args.output:
@@ -197,7 +200,11 @@ def main(argv: list[str] | None = None) -> int:
         from . import api
 
         if args.command == "compile":
-            result = api.compile_model(args.model, args.output, model_name=args.name, log=log)
+            from .accel.partition import report_lines
+
+            result = api.compile_model(args.model, args.output, model_name=args.name, accel=args.accel, log=log)
+            if args.accel:
+                print("\n".join(report_lines(result.metadata["accel"])))
             mem = result.metadata["memory"]
             print(f"{args.output}: arena {mem['arena_bytes']} bytes (naive {mem['naive_bytes']}), constants {mem['constant_bytes']} bytes, {len(result.metadata['operators'])} operators, {result.seconds:.1f} s")
         elif args.command == "project":

@@ -16,7 +16,9 @@ metadata.json:
      "memory": {"arena_bytes", "naive_bytes", "constant_bytes", "io_bytes", "workspace_bytes"},
      "operators": [{"name", "calls", "workspace_bytes"}],
      "executor": {"steps": [{"func", "args": [ref]}], "inputs": [ref], "outputs": [ref],
-                  "output_copies": [[ref from, ref to]]}}
+                  "output_copies": [[ref from, ref to]]},
+     "accel": null, or {"target", "offloaded": [{"op", "entry", "func", "step"}],
+               "cpu": [{"op", "reasons": {entry: [reason]}}], "sources": [file name]}}
 `quantization` is {"scale", "zero_point"} for an int8 port of a TFLite model (real value =
 scale * (q - zero_point)), else null. `arena_bytes` is the planned arena (tensors and operator scratch), `naive_bytes` the same
 buffers laid end to end, `workspace_bytes` the largest scratch a single operator needs.
@@ -24,6 +26,9 @@ buffers laid end to end, `workspace_bytes` the largest scratch a single operator
 (host-driven): each `ref` is {"region", "offset", "shape", "dtype"}, where region 0 is the arena
 (offset into it) and region 1 + i is constant i (offset 0), as host-driven firmware numbers its
 memory regions (project_template/src/model_glue.h).
+`accel` is the offload report of `--accel` (rvtvm/accel/partition.py); its `sources` are C files
+the driver calls need, shipped as codegen/host/src/accel_<file>. A project for such a model must
+link the target's driver: the Project API adds rvtvm's accel_driver/ for target "rvtvm".
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from pathlib import Path
 import tvm
 
 from . import aot_codegen
+from .accel.partition import partition
 from .arena import Buffer, align_up, plan_arena
 from .errors import TVM_ERRORS, ModelError
 from .frontend import load_model
@@ -69,9 +75,11 @@ def compile_model(
     output: "str | os.PathLike",
     *,
     model_name: str = "default",
+    accel: str | None = None,
     log=None,
 ) -> CompiledModel:
-    """Compile `model` (a .tflite or .onnx path, or a Relax IRModule) into a Model Library Format tar."""
+    """Compile `model` (a .tflite or .onnx path, or a Relax IRModule) into a Model Library Format tar.
+    With `accel`, the operators that target's registry entries accept become calls into its driver."""
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", model_name):
         raise ModelError(f"model name '{model_name}' is not a C identifier")
     say = log or (lambda msg: None)
@@ -79,12 +87,22 @@ def compile_model(
 
     say("importing model")
     loaded = load_model(model)
+    mod, report = loaded.mod, None
+    if accel is not None:
+        say(f"partitioning for accelerator {accel}")
+        try:
+            mod, report = partition(mod, accel)
+        except TVM_ERRORS as exc:
+            raise ModelError(f"TVM could not partition the model for {accel}: {_first_line(exc)}") from exc
+        say(f"{len(report.offloaded)} operators offloaded to {accel}, {len(report.cpu)} on the CPU")
     say("lowering Relax to TIR")
     try:
-        lowered = lower_relax(loaded.mod)
+        lowered = lower_relax(mod)
     except TVM_ERRORS as exc:
         raise ModelError(f"TVM could not lower the model: {_first_line(exc)}") from exc
     graph = extract_graph(lowered, loaded.output_names)
+    if report is not None:
+        _locate_offloaded(report, graph)
 
     say(f"generating C for {len(graph.steps)} operator calls")
     try:
@@ -107,6 +125,7 @@ def compile_model(
     header = aot_codegen.generate_header(model_name, inputs, outputs, plan.size, *slots, num_constants)
     executor = aot_codegen.generate_executor(model_name, graph, plan, workspace, inputs, outputs)
     metadata = _metadata(model_name, graph, plan, workspace, inputs, outputs, loaded.quantization)
+    metadata["accel"] = report.to_json() if report is not None else None
 
     files = {
         "metadata.json": json.dumps(metadata, indent=2).encode(),
@@ -115,6 +134,11 @@ def compile_model(
         f"codegen/host/include/tvmgen_{model_name}.h": header.encode(),
         "src/relax.txt": lowered.script(show_meta=False).encode(),
     }
+    for source in report.sources if report is not None else []:
+        try:
+            files[f"codegen/host/src/accel_{Path(source).name}"] = Path(source).read_bytes()
+        except OSError as exc:
+            raise ModelError(f"accelerator {accel}: cannot read the driver source {source}: {exc.strerror}") from exc
     for root, rel in _TVM_HEADERS:
         files[f"runtime/include/{rel}"] = (_include_root(root) / rel).read_bytes()
 
@@ -123,6 +147,17 @@ def compile_model(
     _write_tar(output, files)
     say(f"wrote {output}")
     return CompiledModel(output, metadata, time.monotonic() - start)
+
+
+def _locate_offloaded(report, graph) -> None:
+    """Give each offloaded operator the executor step that calls it ("step"). The lowering keeps
+    main's order, so the k-th step calling a driver function is the k-th offloaded operator."""
+    funcs = {item["func"] for item in report.offloaded}
+    steps = [i for i, step in enumerate(graph.steps) if step.func in funcs]
+    if len(steps) != len(report.offloaded):
+        raise ModelError(f"{len(report.offloaded)} operators were offloaded but {len(steps)} steps call the driver")
+    for item, i in zip(report.offloaded, steps):
+        item["step"] = i
 
 
 def read_metadata(mlf: "str | os.PathLike") -> dict:
