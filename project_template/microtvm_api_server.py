@@ -349,7 +349,7 @@ def _check_timeout(method, timeout_sec):
 Board = collections.namedtuple(
     "Board",
     ("name", "ram_origin", "ram_length", "stack_bytes", "cycles_per_second", "emulator",
-     "emulator_name", "prepare", "timeouts", "help"),
+     "emulator_name", "prepare", "accelerator", "timeouts", "help"),
 )
 
 # The smallest stack_size_bytes accepted: below this even the firmware's own frames (frame codec,
@@ -363,6 +363,7 @@ MIN_STACK_BYTES = 1024
 # are replaced. The emulator must listen on {uart_socket} for the board's UART and hold the guest
 # until a client connects. Its first word is the tool flash requires. `prepare`, if set, is a
 # command build runs before make (the SoC's simulator is built, or found in its cache, there).
+# `accelerator`: the board has rvtvm's accelerator at RVTVM_ACCEL_BASE (rtl/README.md).
 BOARDS = {
     "qemu_riscv32": Board(
         name="qemu_riscv32",
@@ -379,6 +380,7 @@ BOARDS = {
         ),
         emulator_name="QEMU",
         prepare=None,
+        accelerator=False,
         timeouts=TransportTimeouts(
             session_start_retry_timeout_sec=5.0,
             session_start_timeout_sec=20.0,
@@ -397,6 +399,7 @@ BOARDS = {
         emulator=("{python}", "-m", "rvtvm.soc_sim", "+elf={elf}", "+uart={uart_socket}"),
         emulator_name="the Verilator SoC",
         prepare=("{python}", "-m", "rvtvm.soc_sim", "--build-only"),
+        accelerator=True,
         timeouts=TransportTimeouts(
             session_start_retry_timeout_sec=5.0,
             session_start_timeout_sec=60.0,
@@ -412,6 +415,12 @@ PROJECT_TYPES = {
     "aot_standalone": "the firmware runs the model on inputs received over the UART",
     "host_driven": "the firmware is a TVM RPC server: the host calls the model's operators "
                    "(rvtvm.session.connect)",
+}
+# accel_driver/ backends for models compiled with --accel rvtvm (accel_driver/README.md).
+ACCEL_BACKENDS = {
+    "auto": "hardware on a board with the accelerator, else software",
+    "hardware": "accel_mmio.c drives the accelerator",
+    "software": "accel_sw.c computes the same results on the CPU",
 }
 DEFAULT_RPC_HEAP_BYTES = 64 * 1024
 RPC_MESSAGE_BYTES = 7 + 8 + 2048  # main_host_driven.c's receive buffer at its default packet size
@@ -446,6 +455,14 @@ PROJECT_OPTIONS = (
                   optional=["generate_project"],
                   help="host_driven: bytes for tensors the host allocates on the board "
                        f"(tvm.runtime.tensor/empty). Default: {DEFAULT_RPC_HEAP_BYTES}."),
+    ProjectOption("accel", default=None, type="str", optional=["generate_project"],
+                  help="The accelerator the firmware drives: the one the model was compiled "
+                       "for (rvtvm compile --accel NAME), which is also the default; naming "
+                       "another is an error."),
+    ProjectOption("accel_backend", default="auto", choices=sorted(ACCEL_BACKENDS), type="str",
+                  optional=["generate_project"],
+                  help="How the firmware runs offloaded operators of accelerator 'rvtvm': " +
+                       "; ".join(f"{k}: {v}" for k, v in ACCEL_BACKENDS.items()) + "."),
     ProjectOption("emulator_timeout_sec", default=300, type="int",
                   optional=["flash", "open_transport"],
                   help="The emulator is killed after this many seconds, no matter what."),
@@ -623,7 +640,37 @@ def check_memory(meta, board, options, stack):
             f"({mem['workspace_bytes']} bytes, metadata.json memory.workspace_bytes)")
 
 
-def board_mk_text(board, options, meta):
+def accel_backend(meta, board, options):
+    """The accel_driver backend the firmware links ("hardware" or "software"), or None when the
+    model calls no rvtvm accelerator (another target's driver comes inside the tar)."""
+    report = meta.get("accel")
+    target = report.get("target") if isinstance(report, dict) else None
+    if options["accel"] is not None and options["accel"] != target:
+        raise ServerError(
+            f"option accel={options['accel']!r}, but the model was compiled "
+            + (f"for accelerator {target!r}" if target else "without --accel")
+            + f"; compile it with rvtvm compile --accel {options['accel']}")
+    if target != "rvtvm":
+        return None
+    backend = options["accel_backend"]
+    if backend == "auto":
+        backend = "hardware" if board.accelerator else "software"
+    if backend == "hardware" and not board.accelerator:
+        raise ServerError(f"board {board.name} has no accelerator; use accel_backend=software "
+                          "(or auto) to run the offloaded operators on its CPU")
+    return backend
+
+
+def board_mk_text(board, options, meta, backend=None):
+    accel = []
+    if backend is not None:
+        source = "accel_mmio.c" if backend == "hardware" else "accel_sw.c"
+        accel = [
+            f"# accel_driver, {backend} backend (option accel_backend)\n",
+            f"EXTRA_SOURCES += accel_driver/src/accel_args.c accel_driver/src/{source}\n",
+            "EXTRA_INCLUDE_DIRS += accel_driver/include\n",
+            "BOARD_CFLAGS += -DRVTVM_ACCEL_PORT_MMIO\n" if backend == "hardware" else "",
+        ]
     return "".join([
         "# Written by microtvm_api_server.py generate_project. Do not edit: generate again.\n",
         f"BOARD := {board.name}\n",
@@ -634,6 +681,7 @@ def board_mk_text(board, options, meta):
         f"WORKSPACE_POOL_BYTES := {workspace_pool_bytes(meta, options)}\n",
         f"RPC_HEAP_BYTES := {rpc_heap_bytes(options)}\n",
         f"CYCLES_PER_SECOND := {board.cycles_per_second}\n",
+        *accel,
     ])
 
 
@@ -927,12 +975,19 @@ class RvtvmHandler(ProjectAPIHandler):
         model_dir.mkdir()
         extract_tar_safely(project_dir / MODEL_TAR, model_dir)
         meta = load_metadata(model_dir)
+        backend = accel_backend(meta, board, options)
+        if backend is not None:
+            driver = self.server_dir.parent / "accel_driver"
+            if not (driver / "include" / "rvtvm" / "accel.h").is_file():
+                raise ServerError(f"{driver} is not rvtvm's accel_driver; the model was compiled "
+                                  "with --accel rvtvm and needs it")
+            shutil.copytree(driver, project_dir / "accel_driver", ignore=COPY_IGNORE)
         header = model_dir / "codegen" / "host" / "include" / f"tvmgen_{meta['model_name']}.h"
         if not header.is_file():
             raise ServerError(f"the Model Library Format tar has no executor header "
                               f"codegen/host/include/{header.name}")
         check_memory(meta, board, options, stack_bytes(board, options))
-        (project_dir / "board.mk").write_text(board_mk_text(board, options, meta))
+        (project_dir / "board.mk").write_text(board_mk_text(board, options, meta, backend))
         (project_dir / "src" / "model_glue.c").write_text(model_glue_text(meta))
         if options["project_type"] == "host_driven":
             (project_dir / "src" / "model_rpc.c").write_text(model_rpc_text(meta))

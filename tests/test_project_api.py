@@ -370,7 +370,9 @@ def test_template_server_info(inproc, template_dir):
     options = {o["name"]: o for o in info["project_options"]}
     assert set(options) == {"board", "project_type", "verbose", "warning_as_error",
                             "compile_definitions", "workspace_size_bytes",
-                            "stack_size_bytes", "rpc_heap_bytes", "emulator_timeout_sec"}
+                            "stack_size_bytes", "rpc_heap_bytes", "accel", "accel_backend",
+                            "emulator_timeout_sec"}
+    assert options["accel_backend"]["choices"] == ["auto", "hardware", "software"]
     assert options["board"]["choices"] == ["qemu_riscv32", "verilator_soc"]
     assert options["project_type"]["choices"] == ["aot_standalone", "host_driven"]
     assert options["rpc_heap_bytes"]["optional"] == ["generate_project"]

@@ -29,7 +29,7 @@
 #define RVTVM_MAX_MODEL_INPUTS 16
 #endif
 
-#define ERROR_DETAIL_CHARS 96
+#define ERROR_DETAIL_CHARS 192
 
 struct counters {
   uint64_t cycles;
@@ -201,6 +201,8 @@ static void run_model(void) {
     if (tvm_errors != 0) {
       rvtvm_text_append_str(&detail, "; tvm errors logged: ");
       rvtvm_text_append_dec_u32(&detail, tvm_errors);
+      rvtvm_text_append_str(&detail, "; last: ");
+      rvtvm_text_append_str(&detail, rvtvm_tvm_last_error());
     }
     send_error(RVTVM_ERR_MODEL_RUN, &detail);
     return;
