@@ -1,7 +1,8 @@
 """The quick-start demo: compile models with TVM, build their firmware, boot it on QEMU riscv32
 and print the device's outputs beside a reference for a few random inputs: TFLite Micro for the
 int8 MLPerf Tiny keyword-spotting model, host TVM (llvm) for two example models. Then the first
-model again: on the Verilator-simulated SoC (the same firmware, in clock cycles), and
+model again: on the Verilator-simulated SoC (in clock cycles), CPU-only and with its layers
+offloaded to the accelerator (--accel rvtvm), and
 host-driven, its operators called one by one from the host over TVM RPC, with the device cycles
 of each.
 
@@ -81,21 +82,29 @@ def host_driven(name: str, compiled, reference, inputs: dict) -> bool:
     return bool(match)
 
 
-def on_the_soc(name: str, compiled, reference, inputs: dict) -> bool:
-    print(f"\n== {name}, on the Verilator SoC: the same firmware on PicoRV32 + rvtvm's RTL, cycle-accurate")
-    project = WORK / name / "verilator_soc"
-    shutil.rmtree(project, ignore_errors=True)
-    rvtvm.create_project(project, compiled.path, board="verilator_soc", log=log)
-    rvtvm.build(project, log=log)
-    [res] = rvtvm.run(project, [inputs], timeout_sec=600, log=log)
-    ref = reference(compiled.metadata, inputs)
-    got = next(iter(res.outputs.values())).reshape(ref.shape)
-    match = np.array_equal(got, ref) if got.dtype.kind != "f" else np.allclose(got, ref, rtol=1e-5)
-    print(f"  device  {show(got)} ...")
-    print(f"  ref     {show(ref)} ...   {'bit-exact' if match else 'MISMATCH'}")
-    print(f"  {res.cycles:,} clock cycles for {res.instret:,} instructions (CPI {res.cycles / res.instret:.2f}, CPU only;")
-    print("  the accelerator's own figures: .venv/bin/python scripts/benchmark_accel.py)")
-    return bool(match)
+def on_the_soc(name: str, model, compiled, reference, inputs: dict) -> bool:
+    """The model on the SoC twice: CPU-only, then with its layers offloaded to the accelerator."""
+    print(f"\n== {name}, on the Verilator SoC: PicoRV32 + rvtvm's accelerator in RTL, cycle-accurate")
+    accelerated = rvtvm.compile_model(model, WORK / name / "model_accel.tar", accel="rvtvm", log=log)
+    report = accelerated.metadata["accel"]
+    print(f"  --accel rvtvm: {len(report['offloaded'])} operators offloaded, on the CPU: "
+          + (", ".join(item["op"] for item in report["cpu"]) or "none"))
+    ok, cycles = True, {}
+    for kind, mlf in (("CPU only", compiled), ("accelerated", accelerated)):
+        project = WORK / name / f"verilator_soc_{'cpu' if kind == 'CPU only' else 'accel'}"
+        shutil.rmtree(project, ignore_errors=True)
+        rvtvm.create_project(project, mlf.path, board="verilator_soc", log=log)
+        rvtvm.build(project, log=log)
+        [res] = rvtvm.run(project, [inputs], timeout_sec=600, log=log)
+        ref = reference(mlf.metadata, inputs)
+        got = next(iter(res.outputs.values())).reshape(ref.shape)
+        match = np.array_equal(got, ref) if got.dtype.kind != "f" else np.allclose(got, ref, rtol=1e-5)
+        print(f"  {kind + ':':<12} device {show(got)} ...   {'bit-exact' if match else 'MISMATCH'}, "
+              f"{res.cycles:,} clock cycles, {res.instret:,} instructions")
+        ok &= bool(match)
+        cycles[kind] = res.cycles
+    print(f"  speedup {cycles['CPU only'] / cycles['accelerated']:.0f}x; per layer and all four MLPerf Tiny models: scripts/bench")
+    return ok
 
 
 def main() -> int:
@@ -124,10 +133,11 @@ def main() -> int:
             ok &= match
             print(f"  input {i}: device  {show(got)} ...")
             print(f"           ref     {show(ref)} ...   {verdict}, {res.instret:,} instructions on the device")
-        first = first or (name, compiled, reference, inputs[0])
+        first = first or (name, model, compiled, reference, inputs[0])
     if first is not None:
-        ok &= on_the_soc(*first)
-        ok &= host_driven(*first)
+        name, model, compiled, reference, inputs = first
+        ok &= on_the_soc(name, model, compiled, reference, inputs)
+        ok &= host_driven(name, compiled, reference, inputs)
     print("\nall outputs match their references" if ok else "\nSOME OUTPUTS DO NOT MATCH")
     return 0 if ok else 1
 
