@@ -64,7 +64,7 @@ def partition(mod: tvm.IRModule, target: str) -> tuple[tvm.IRModule, OffloadRepo
     """`mod` with every operator the target's entries accept lowered to a driver call."""
     accel = get_target(target)
     report = OffloadReport(accel.name, sources=list(accel.sources))
-    candidates: dict[relax.Expr, dict] = {}  # matched root -> {"op", "reasons": {entry: [...]}}
+    candidates: dict = {}  # operator -> {"op", "reasons": {entry: [...]}, "accepted"}
     by_name: dict[str, AccelEntry] = {}
     patterns = []
     for entry in entries(target):
@@ -102,7 +102,11 @@ def _checker(mod: tvm.IRModule, entry: AccelEntry, candidates: dict):
             if name not in m or m.kernel_attr("rvtvm.kernel", name) != kernel:
                 return False  # another kernel: not a candidate for this entry at all
         reasons = [str(r) for r in entry.predicate(m)]
-        info = candidates.setdefault(context.matched_expr, {"op": m.describe(), "reasons": {}, "accepted": False})
+        # Each pattern's pass sees a rewritten function, so one operator is a new expression
+        # for each entry: the model operator it came from identifies it where known.
+        source = m.kernel_attr("rvtvm.source")
+        key = str(source) if source is not None else context.matched_expr
+        info = candidates.setdefault(key, {"op": m.describe(), "reasons": {}, "accepted": False})
         if reasons:
             info["reasons"][entry.qualified_name] = reasons
         else:
