@@ -172,3 +172,46 @@ def test_saturating_case_saturates(tmp_path: Path) -> None:
     (x,) = random_inputs(model, np.random.default_rng(0))
     (y,) = run_tflm(model, [x])
     assert y.min() == -128 and y.max() == 127
+
+
+ADD_CASES = {  # (scale a, zp a), (scale b, zp b), (scale out, zp out), fused activation
+    "similar scales": ((0.05, -3), (0.06, 10), (0.1, -5), "NONE"),
+    "b dominates": ((0.01, 127), (0.3, -128), (0.25, 0), "NONE"),
+    "relu, saturating": ((0.2, 0), (0.2, 5), (0.02, -100), "RELU"),
+    "relu6": ((0.05, -128), (0.04, -128), (6 / 255, -128), "RELU6"),
+}
+
+
+@pytest.mark.parametrize("case", ADD_CASES)
+def test_add(case: str, tmp_path: Path) -> None:
+    """reference.add with the parameters the TFLite importer derives (its kernel's rvtvm.params,
+    what the offload passes the driver) against TFLM's ADD."""
+    import tvm
+
+    from rvtvm.frontend import load_model
+
+    from .tflite_builder import ModelBuilder
+
+    qa, qb, qo, act = ADD_CASES[case]
+    m = ModelBuilder()
+    a, b = m.add_input((1, 7, 9, 5), q=qa), m.add_input((1, 7, 9, 5), q=qb)
+    out = m.add_tensor((1, 7, 9, 5), "int8", *qo)
+    m.add_op("ADD", [a, b], [out], fused_activation=act)
+    m.mark_output(out)
+    model = m.build()
+    path = tmp_path / "add.tflite"
+    path.write_bytes(model)
+    mod = load_model(path).mod
+    [p] = [dict(f.attrs["rvtvm.params"]) for f in mod.functions.values()
+           if isinstance(f, tvm.tirx.PrimFunc) and f.attrs.get("rvtvm.kernel") == "add_int8"]
+    p = {k: int(v) for k, v in p.items()}
+    rng = np.random.default_rng(5)
+    for _ in range(4):
+        xa, xb = random_inputs(model, rng)
+        [expected] = run_tflm(model, [xa, xb])
+        got = reference.add(xa, xb, a_offset=p["input1_offset"], a_multiplier=p["input1_multiplier"],
+                            a_shift=p["input1_shift"], b_offset=p["input2_offset"], b_multiplier=p["input2_multiplier"],
+                            b_shift=p["input2_shift"], left_shift=p["left_shift"], out_multiplier=p["output_multiplier"],
+                            out_shift=p["output_shift"], output_offset=p["output_offset"], act_min=p["act_min"],
+                            act_max=p["act_max"])
+        np.testing.assert_array_equal(got, expected)

@@ -1,6 +1,6 @@
 """The accelerator's RTL (rtl/accel) on its own, under Verilator: registers and error codes, the
-DMA, and engine passes programmed from here as the README's operator mapping says, compared bit
-for bit with rvtvm.accel.reference (numpy).
+DMA, and engine passes programmed from here as the README's operator mapping says (convolution
+passes and elementwise add passes), compared bit for bit with rvtvm.accel.reference (numpy).
 
 Each test writes a command script for the testbench rtl/tb/accel_tb.cpp (its header documents the
 commands), runs it once, and checks what it printed; many random cases share one run to keep the
@@ -9,6 +9,7 @@ includes."""
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,7 +49,9 @@ def _header() -> dict[str, int]:
 H = _header()
 REG = {name[4:]: value for name, value in H.items() if name.startswith("REG_")}
 ERR = {name[4:]: value for name, value in H.items() if name.startswith("ERR_")}
-RW_REGS = [name for name in REG if REG["DMA_RAM_ADDR"] <= REG[name] <= REG["ACT_MAX"]]
+# the read-write registers: the DMA's and the convolution pass's, then the add pass's
+RW_REGS = [name for name in REG if REG["DMA_RAM_ADDR"] <= REG[name] <= REG["ACT_MAX"]
+           or REG["ELT_COUNT"] <= REG[name] <= REG["ADD_OUT_SHIFT"]]
 
 
 @pytest.fixture(scope="session")
@@ -179,7 +182,7 @@ def test_registers_round_trip_and_read_only(accel_tb):
     ro = {name: s.r(name) for name in ("ID", "ARRAY", "PARAM_CHANNELS", "STATUS", "DMA_CYCLES")}
     s.w(0x200, 0xFFFF_FFFF)
     s.w(0xFFC, 0xFFFF_FFFF)
-    unlisted = [s.r(0x200), s.r(0xFFC), s.r(0x098), s.r("COMMAND")]
+    unlisted = [s.r(0x200), s.r(0xFFC), s.r(REG["ADD_OUT_SHIFT"] + 4), s.r("COMMAND")]
     run = s.run(accel_tb)
     assert {name: run[reads[name]] for name in RW_REGS} == values
     assert [run[i] for i in reads[0]] == [0] * len(RW_REGS)
@@ -830,3 +833,430 @@ def test_engine_big_random_layers(accel_tb):
                                                                  int(rng.integers(16, 120)))))
     _run_layers(accel_tb, layers, rng)
     _run_layers(accel_tb, layers[:6], rng, "+stall=30")
+
+
+# ---------------------------------------------------------------- add passes
+
+
+# reference.add's keyword arguments -> the registers that carry them
+ADD_REGS = {"a_offset": "ADD_A_OFFSET", "a_multiplier": "ADD_A_MULT", "a_shift": "ADD_A_SHIFT",
+            "b_offset": "ADD_B_OFFSET", "b_multiplier": "ADD_B_MULT", "b_shift": "ADD_B_SHIFT",
+            "left_shift": "ADD_LEFT_SHIFT", "out_multiplier": "ADD_OUT_MULT", "out_shift": "ADD_OUT_SHIFT",
+            "output_offset": "OUT_OFFSET", "act_min": "ACT_MIN", "act_max": "ACT_MAX"}
+OUT_GUARD = 40  # marked output bytes either side of an add pass's outputs
+
+
+@dataclass
+class Add:
+    """One add pass: a and b (int8, same size), reference.add's parameters, and where the
+    operands go (placement: a_base, b_base, out_base; random when missing)."""
+
+    a: np.ndarray
+    b: np.ndarray
+    params: dict
+    placement: dict = field(default_factory=dict)
+
+    def expected(self) -> np.ndarray:
+        return reference.add(self.a, self.b, **self.params)
+
+    def __str__(self) -> str:
+        return f"add of {self.a.size} at {self.placement} {self.params}"
+
+
+def _tflm_multiplier(real: float) -> tuple[int, int]:
+    """TFLite's QuantizeMultiplierSmallerThanOneExp (0 < real < 1): a Q31 multiplier and a shift <= 0
+    (as rvtvm.tflite.fixed_point's, without importing TVM)."""
+    q, shift = math.frexp(real)
+    q_fixed = math.floor(q * 2**31 + 0.5)
+    if q_fixed == 2**31:
+        q_fixed, shift = q_fixed // 2, shift + 1
+    return (q_fixed, shift) if shift >= -31 else (0, 0)
+
+
+def _add_params(rng, kind: str = "tflm", **fixed) -> dict:
+    """tflm: what TFLM's ADD Prepare derives from random scales and zero points (left shift 20);
+    q31: TFLM's ranges drawn uniformly (multipliers in [2^30, 2^31), shifts -31..0); extreme: every
+    register over its whole range, with the special values mixed in."""
+    def zp() -> int:
+        return int(rng.integers(-128, 128))
+
+    def act() -> tuple[int, int]:
+        return (-128, 127) if rng.random() < 0.6 else tuple(sorted(int(v) for v in rng.integers(-128, 128, 2)))
+
+    if kind == "tflm":
+        s_a, s_b = np.exp(rng.uniform(np.log(1e-3), np.log(0.5), 2))
+        s_out = float(rng.uniform(0.3, 3.0) * max(s_a, s_b))
+        twice_max = 2 * max(s_a, s_b)
+        (ma, sha), (mb, shb) = (_tflm_multiplier(s / twice_max) for s in (s_a, s_b))
+        mo, sho = _tflm_multiplier(twice_max / ((1 << 20) * s_out))
+        p = dict(a_offset=-zp(), a_multiplier=ma, a_shift=sha, b_offset=-zp(), b_multiplier=mb, b_shift=shb,
+                 left_shift=20, out_multiplier=mo, out_shift=sho)
+    elif kind == "q31":
+        m = rng.integers(1 << 30, 1 << 31, 3)
+        sh = rng.integers(-31, 1, 3)
+        p = dict(a_offset=-zp(), a_multiplier=m[0], a_shift=sh[0], b_offset=-zp(), b_multiplier=m[1],
+                 b_shift=sh[1], left_shift=20, out_multiplier=m[2], out_shift=sh[2])
+    else:
+        def mix(special, low, high):
+            return int(rng.choice(special)) if rng.random() < 0.3 else int(rng.integers(low, high))
+        mult = [INT32_MIN, INT32_MAX, 0, 1, -1, 1 << 30]
+        shift = [-31, 31, 0, -1, 1, 30, -30]
+        p = dict(a_offset=mix([-256, 255], -256, 256), a_multiplier=mix(mult, INT32_MIN, INT32_MAX),
+                 a_shift=mix(shift, -31, 32), b_offset=mix([-256, 255], -256, 256),
+                 b_multiplier=mix(mult, INT32_MIN, INT32_MAX), b_shift=mix(shift, -31, 32),
+                 left_shift=mix([0, 20], 0, 21), out_multiplier=mix(mult, INT32_MIN, INT32_MAX),
+                 out_shift=mix(shift, -31, 32))
+    p = {k: int(v) for k, v in p.items()}
+    p["output_offset"] = zp()
+    p["act_min"], p["act_max"] = act()
+    p.update(fixed)
+    return p
+
+
+def _random_add(rng, n: int | None = None, kind: str = "tflm", placement: dict | None = None, **fixed) -> Add:
+    if n is None:
+        n = int(rng.choice([int(rng.integers(1, 17)), int(rng.integers(1, 600)), int(rng.integers(600, 3000))]))
+    a = rng.integers(-128, 128, n, dtype=np.int8)
+    b = rng.integers(-128, 128, n, dtype=np.int8)
+    p = _add_params(rng, kind, **fixed)
+    if kind == "extreme" and rng.random() < 0.6 and "out_shift" not in fixed:
+        # Extreme sa and sb would mostly clamp: scale the output's rescale to their actual sums so
+        # that the outputs spread over the int8 range and show any wrong bit of sa + sb.
+        sa, sb = (reference.rescale((x.astype(np.int64) + p[f"{k}_offset"]) << p["left_shift"],
+                                    p[f"{k}_multiplier"], p[f"{k}_shift"]) for x, k in ((a, "a"), (b, "b")))
+        spread = int(np.abs(reference.wrap_int32(sa + sb)).max())
+        p["out_shift"] = int(np.clip(7 - math.ceil(math.log2(spread + 1)), -31, 31))
+        p["out_multiplier"] = int(rng.integers(1 << 30, 1 << 31)) * int(rng.choice([-1, 1]))
+    return Add(a, b, p, dict(placement or {}))
+
+
+def _program_add(s: Script, add: Add, rng, before_start=None, after_start=None) -> tuple[int, int, tuple[int, int]]:
+    """Scripts one add pass: a and b DMA'd in, the output bytes and OUT_GUARD bytes either side
+    marked, the pass, its last output byte DMA'd out at once (it must be written when STATUS
+    shows the engine idle), then the whole span. Returns the output indices of the pass's wait,
+    of the dumps (span, last byte) and of ENGINE_CYCLES before and after; before_start(s) and
+    after_start(s) add commands around the pass's start."""
+    n = add.a.size
+    p = add.placement
+    a_base = p.setdefault("a_base", int(rng.integers(0, SPAD_BYTES[0] - n + 1)))
+    b_base = p.setdefault("b_base", int(rng.integers(0, SPAD_BYTES[1] - n + 1)))
+    out_base = p.setdefault("out_base", int(rng.integers(0, SPAD_BYTES[2] - n + 1)))
+    lo, hi = max(0, out_base - OUT_GUARD), min(SPAD_BYTES[2], out_base + n + OUT_GUARD)
+    p.update(lo=lo, hi=hi)
+    ram_a = RAM_BASE + 0x1000 + int(rng.integers(0, 32))
+    ram_b = RAM_BASE + 0x20000 + int(rng.integers(0, 32))
+    ram_out = RAM_BASE + 0x40000 + int(rng.integers(0, 32))
+    s.load(ram_a, add.a.tobytes())
+    s.dma(ram_a, 0, a_base, n)
+    s.load(ram_b, add.b.tobytes())
+    s.dma(ram_b, 1, b_base, n)
+    s.dma(0, 2, lo, hi - lo, mode=2, fill=0xA5)
+    for key, reg in ADD_REGS.items():
+        s.w(reg, add.params[key])
+    for reg, value in (("IN_BASE", a_base), ("W_BASE", b_base), ("OUT_BASE", out_base), ("ELT_COUNT", n)):
+        s.w(reg, value)
+    before = s.r("ENGINE_CYCLES")
+    if before_start:
+        before_start(s)
+    s.w("COMMAND", H["CMD_ADD"])
+    if after_start:
+        after_start(s)
+    done = s.wait()
+    s.dma(ram_out, 2, out_base + n - 1, 1, mode=1)
+    last = s.dump(ram_out, 1)
+    after = s.r("ENGINE_CYCLES")
+    s.dma(ram_out, 2, lo, hi - lo, mode=1)
+    return done, (s.dump(ram_out, hi - lo), last), (before, after)
+
+
+def _check_add(run: Run, add: Add, done: int, got: tuple[int, int]) -> None:
+    assert run.status(done) == 0, f"{add}: STATUS {run.status(done):#x}"
+    p, n = add.placement, add.a.size
+    raw = np.frombuffer(run[got[0]], dtype=np.uint8)
+    start = p["out_base"] - p["lo"]
+    result = raw[start:start + n].view(np.int8)
+    want = add.expected()
+    if not np.array_equal(result, want):
+        bad = np.flatnonzero(result != want)
+        i = bad[0]
+        raise AssertionError(f"{add}: {len(bad)} wrong outputs, first at {i} (a {add.a[i]}, b {add.b[i]}): "
+                             f"got {result[i]}, want {want[i]}")
+    outside = np.concatenate([raw[:start], raw[start + n:]])
+    assert np.all(outside == 0xA5), f"{add}: bytes outside the outputs were written"
+    assert run[got[1]] == want[-1:].tobytes(), f"{add}: the last output was written after the pass ended"
+
+
+def _run_adds(tb: Path, adds: list[Add], rng, *plusargs: str) -> Run:
+    s = Script()
+    marks = [_program_add(s, add, rng) for add in adds]
+    run = s.run(tb, *plusargs)
+    for add, (done, got, _) in zip(adds, marks):
+        _check_add(run, add, done, got)
+    return run
+
+
+@pytest.mark.parametrize("kind", ["tflm", "q31", "extreme"])
+def test_add_random(accel_tb, kind):
+    """Random add passes of random lengths and placements (any byte offset) against reference.add."""
+    rng = np.random.default_rng({"tflm": 400, "q31": 500, "extreme": 600}[kind])
+    adds = [_random_add(rng, kind=kind) for _ in range(60)]
+    _run_adds(accel_tb, adds, rng)
+    if kind == "tflm":  # the outputs cover the int8 range, not just a few clamped values
+        values = np.concatenate([add.expected() for add in adds])
+        assert len(np.unique(values)) > 200
+
+
+def test_add_edge_cases(accel_tb):
+    rng = np.random.default_rng(41)
+    end = SPAD_BYTES[0]
+    adds = [
+        # one element, and short lengths around the lane count, at the scratchpads' very ends
+        _random_add(rng, 1, placement=dict(a_base=end - 1, b_base=end - 1, out_base=end - 1)),
+        _random_add(rng, 1, placement=dict(a_base=0, b_base=0, out_base=0)),
+        _random_add(rng, 7, placement=dict(a_base=end - 7, b_base=end - 7, out_base=end - 7)),
+        _random_add(rng, 9, placement=dict(a_base=end - 9, b_base=end - 12, out_base=end - 10)),
+        _random_add(rng, 13, placement=dict(a_base=3, b_base=5, out_base=7)),
+        _random_add(rng, 1001, placement=dict(a_base=end - 1001, b_base=end - 1001, out_base=end - 1001)),
+        # every one of b's byte offsets within a word (the weight port reads aligned words)
+        *[_random_add(rng, 37 + k, placement=dict(a_base=1000 + 3 * k, b_base=8 * 100 + k, out_base=500 + 5 * k))
+          for k in range(8)],
+        # offsets at the registers' ends, positive shifts, the largest multiplier, no left shift
+        _random_add(rng, 500, kind="q31", a_offset=-256, b_offset=255, a_shift=5, b_shift=31, out_shift=3,
+                    a_multiplier=INT32_MAX, b_multiplier=INT32_MAX, left_shift=0),
+        _random_add(rng, 500, kind="q31", a_offset=255, b_offset=-256, a_shift=2, b_shift=-31, out_shift=-1,
+                    out_multiplier=INT32_MAX),
+        _random_add(rng, 300, a_shift=-31, b_shift=-31, out_shift=-31),
+        _random_add(rng, 300, kind="q31", left_shift=20, a_shift=10, b_shift=11, out_shift=0),
+        # act ranges that clamp at both ends, and a range of one value
+        _random_add(rng, 800, act_min=-20, act_max=30),
+        _random_add(rng, 800, kind="q31", act_min=-128, act_max=-100),
+        _random_add(rng, 200, act_min=5, act_max=5),
+        _random_add(rng, 200, output_offset=127, act_min=100, act_max=127),
+        _random_add(rng, 200, output_offset=-128),
+    ]
+    # x = INT32_MIN and mult = INT32_MIN: (x * mult + 2^30) >> 31 is 2^31 and saturates to INT32_MAX.
+    # a + a_offset = -256 shifted by 23 is INT32_MIN, so sa saturates; b + b_offset = 1 gives sb = 1,
+    # and sa + sb wraps to INT32_MIN, which saturates again in the output's rescale.
+    for out_shift in (0, -1, -30, -31, 5):
+        a = np.full(24, -128, np.int8)
+        b = np.full(24, -127, np.int8)
+        a[1::3] = rng.integers(-128, 128, 8)  # and some others beside
+        b[2::3] = rng.integers(-128, 128, 8)
+        params = dict(a_offset=-128, a_multiplier=INT32_MIN, a_shift=23, b_offset=128, b_multiplier=INT32_MAX,
+                      b_shift=0, left_shift=0, out_multiplier=INT32_MIN, out_shift=out_shift,
+                      output_offset=int(rng.integers(-128, 128)), act_min=-128, act_max=127)
+        adds.append(Add(a, b, params))
+    # left shift 20 and a positive shift reach INT32_MIN too: -256 << 20 << 3
+    adds.append(_random_add(rng, 64, kind="q31", a_offset=-256, b_offset=-256, a_shift=3, b_shift=3,
+                            a_multiplier=INT32_MIN, b_multiplier=INT32_MIN))
+    adds[-1].a[:] = adds[-1].b[:] = 0
+    # a whole scratchpad of each
+    adds.append(_random_add(rng, SPAD_BYTES[0], placement=dict(a_base=0, b_base=0, out_base=0)))
+    for add in adds[-7:-1]:
+        want = add.expected()
+        assert len(want) and add.params["act_min"] <= want.min() and want.max() <= add.params["act_max"]
+    saturated = adds[-7]  # out_shift 0: INT32_MAX + offset, clamped to 127; without saturation -128
+    assert saturated.expected()[0] == 127
+    _run_adds(accel_tb, adds, rng)
+    _run_adds(accel_tb, adds[:8], rng, "+stall=50", "+seed=5")
+
+
+ADD_REFUSALS = [
+    ("ELT_COUNT 0", {"ELT_COUNT": 0}, "ENGINE_SHAPE"),
+    ("ELT_COUNT 0 before range", {"ELT_COUNT": 0, "IN_BASE": 1 << 20}, "ENGINE_SHAPE"),
+    ("a past the end", {"IN_BASE": 65536 - 15}, "ENGINE_RANGE"),
+    ("a ends exactly", {"IN_BASE": 65536 - 16}, None),
+    ("b past the end", {"W_BASE": 65536 - 15}, "ENGINE_RANGE"),
+    ("b ends exactly, unaligned", {"W_BASE": 65536 - 16, "IN_BASE": 3}, None),
+    ("outputs past the end", {"OUT_BASE": 65536 - 15}, "ENGINE_RANGE"),
+    ("outputs end exactly", {"OUT_BASE": 65536 - 16}, None),
+    ("ELT_COUNT a scratchpad", {"ELT_COUNT": 65536}, None),
+    ("ELT_COUNT a scratchpad and one", {"ELT_COUNT": 65537}, "ENGINE_RANGE"),
+    ("ELT_COUNT wraps 2^32", {"ELT_COUNT": 0xFFFF_FFFF, "IN_BASE": 1}, "ENGINE_RANGE"),
+    ("IN_BASE wraps 2^32", {"IN_BASE": 0xFFFF_FFF0}, "ENGINE_RANGE"),
+    ("W_BASE wraps 2^32", {"W_BASE": 0xFFFF_FFF8}, "ENGINE_RANGE"),
+    ("OUT_BASE wraps 2^32", {"OUT_BASE": 0xFFFF_FFFF}, "ENGINE_RANGE"),
+    ("range before quant", {"OUT_BASE": 65536, "ADD_LEFT_SHIFT": 21}, "ENGINE_RANGE"),
+    ("ADD_A_OFFSET 256", {"ADD_A_OFFSET": 256}, "ENGINE_QUANT"),
+    ("ADD_A_OFFSET -257", {"ADD_A_OFFSET": -257}, "ENGINE_QUANT"),
+    ("ADD_A_OFFSET -256", {"ADD_A_OFFSET": -256}, None),
+    ("ADD_B_OFFSET 256", {"ADD_B_OFFSET": 256}, "ENGINE_QUANT"),
+    ("ADD_B_OFFSET -257", {"ADD_B_OFFSET": -257}, "ENGINE_QUANT"),
+    ("ADD_B_OFFSET 255", {"ADD_B_OFFSET": 255}, None),
+    ("ADD_LEFT_SHIFT 21", {"ADD_LEFT_SHIFT": 21}, "ENGINE_QUANT"),
+    ("ADD_LEFT_SHIFT -1", {"ADD_LEFT_SHIFT": -1}, "ENGINE_QUANT"),
+    ("ADD_LEFT_SHIFT 0", {"ADD_LEFT_SHIFT": 0}, None),
+    ("ADD_A_SHIFT 32", {"ADD_A_SHIFT": 32}, "ENGINE_QUANT"),
+    ("ADD_A_SHIFT -32", {"ADD_A_SHIFT": -32}, "ENGINE_QUANT"),
+    ("ADD_A_SHIFT 31", {"ADD_A_SHIFT": 31}, None),
+    ("ADD_B_SHIFT 32", {"ADD_B_SHIFT": 32}, "ENGINE_QUANT"),
+    ("ADD_B_SHIFT -32", {"ADD_B_SHIFT": -32}, "ENGINE_QUANT"),
+    ("ADD_B_SHIFT -31", {"ADD_B_SHIFT": -31}, None),
+    ("ADD_OUT_SHIFT 32", {"ADD_OUT_SHIFT": 32}, "ENGINE_QUANT"),
+    ("ADD_OUT_SHIFT -32", {"ADD_OUT_SHIFT": -32}, "ENGINE_QUANT"),
+    ("ADD_OUT_SHIFT 0x80000000", {"ADD_OUT_SHIFT": 0x8000_0000}, "ENGINE_QUANT"),
+    ("OUT_OFFSET 128", {"OUT_OFFSET": 128}, "ENGINE_QUANT"),
+    ("OUT_OFFSET -129", {"OUT_OFFSET": -129}, "ENGINE_QUANT"),
+    ("ACT_MIN -129", {"ACT_MIN": -129}, "ENGINE_QUANT"),
+    ("ACT_MAX 128", {"ACT_MAX": 128}, "ENGINE_QUANT"),
+    ("ACT_MAX < ACT_MIN", {"ACT_MIN": 5, "ACT_MAX": 4}, "ENGINE_QUANT"),
+    ("any multipliers", {"ADD_A_MULT": 0x8000_0000, "ADD_B_MULT": 0xFFFF_FFFF, "ADD_OUT_MULT": 0}, None),
+    ("the convolution registers do not matter",
+     {"TAP_ROWS": 0, "OUT_W": 0, "CHANNELS": 0, "IN_OFFSET": 1000, "P_BASE": 0xFFFF_FFFF, "OUT_H": 0}, None),
+]
+
+
+def _valid_add(s: Script) -> None:
+    """A 16-element add pass at byte 0 of each scratchpad, its settings all in range."""
+    for reg, value in (("IN_BASE", 0), ("W_BASE", 0), ("OUT_BASE", 0), ("ELT_COUNT", 16),
+                       ("ADD_LEFT_SHIFT", 20), ("ADD_A_OFFSET", 0), ("ADD_A_MULT", 1 << 30), ("ADD_A_SHIFT", 0),
+                       ("ADD_B_OFFSET", 0), ("ADD_B_MULT", 1 << 30), ("ADD_B_SHIFT", 0),
+                       ("ADD_OUT_MULT", 1 << 30), ("ADD_OUT_SHIFT", -20), ("OUT_OFFSET", 0), ("ACT_MIN", -128),
+                       ("ACT_MAX", 127)):
+        s.w(reg, value)
+
+
+def test_add_refusals(accel_tb):
+    """Each refused add start sets its code and runs nothing (no engine cycle, no output byte);
+    the code stays until cleared, and a start while it is set keeps it."""
+    s = Script()
+    s.dma(0, 2, 0, 65536, mode=2, fill=0xA5)
+    checks = []
+    for text, settings, error in ADD_REFUSALS:
+        _valid_pass(s)
+        _valid_add(s)
+        for reg, value in settings.items():
+            s.w(reg, value)
+        before = s.r("ENGINE_CYCLES")
+        s.w("COMMAND", H["CMD_ADD"])
+        waited = s.wait()
+        after = s.r("ENGINE_CYCLES")
+        s.w("COMMAND", H["CMD_ADD"])
+        again = s.wait()
+        s.w("COMMAND", H["CMD_CLEAR"])
+        checks.append((text, error, waited, again, s.r("STATUS"), before, after))
+        if error is None:  # mark the output scratchpad again
+            s.dma(0, 2, 0, 65536, mode=2, fill=0xA5)
+    _valid_add(s)
+    s.w("ADD_A_SHIFT", 99)
+    s.w("COMMAND", H["CMD_ADD"])  # refused: the outputs stay as marked
+    s.w("COMMAND", H["CMD_CLEAR"])
+    s.dma(RAM_BASE + 0x100, 2, 0, 64, mode=1)
+    untouched = s.dump(RAM_BASE + 0x100, 64)
+    run = s.run(accel_tb)
+    for text, error, waited, again, cleared, before, after in checks:
+        code = ERR[error] if error else 0
+        assert run.status(waited) == code << 8, text
+        assert run.status(again) == code << 8, text
+        assert run[cleared] == 0, text
+        if error:
+            assert run[after] == run[before], f"{text}: a refused start ran the engine"
+        else:
+            assert run[after] > run[before], text
+    assert run[untouched] == bytes([0xA5] * 64)
+
+
+def test_add_busy(accel_tb):
+    """While an add pass runs, STATUS shows the engine busy and starting either kind of pass is
+    refused with BUSY; the running pass finishes with the right outputs. And the same the other
+    way round: an add start while a convolution pass runs."""
+    rng = np.random.default_rng(8)
+    add = _random_add(rng, 65536, placement=dict(a_base=0, b_base=0, out_base=0))  # 8192 cycles
+    marks = {}
+
+    def meddle(s: Script) -> None:
+        marks["running"] = s.r("STATUS")
+        s.w("COMMAND", H["CMD_ADD"])
+        marks["add_busy"] = s.r("STATUS")
+        s.w("COMMAND", H["CMD_CLEAR"])
+        _valid_pass(s)  # new settings: the running pass keeps its own
+        s.w("COMMAND", H["CMD_ENGINE"])
+        marks["conv_busy"] = s.r("STATUS")
+        s.w("COMMAND", H["CMD_CLEAR"])
+
+    s = Script()
+    done, got, _ = _program_add(s, add, rng, after_start=meddle)
+    layer = _random_layer(rng, "fully_connected", mkn=(64, 64, 64))  # 4096 steps
+
+    def add_while_conv(s: Script) -> None:
+        _valid_add(s)
+        s.w("COMMAND", H["CMD_ADD"])
+        marks["add_during_conv"] = s.r("STATUS")
+        s.w("COMMAND", H["CMD_CLEAR"])
+
+    conv_done, conv_got, _ = _program(s, layer, rng, after_start=add_while_conv)
+    run = s.run(accel_tb)
+    assert run[marks["running"]] == H["STATUS_ENGINE_BUSY"]
+    for mark in ("add_busy", "conv_busy", "add_during_conv"):
+        assert run[marks[mark]] == (ERR["BUSY"] << 8 | H["STATUS_ENGINE_BUSY"]), mark
+    _check_add(run, add, done, got)
+    _check(run, layer, conv_done, conv_got)
+
+
+def test_add_and_convolution_passes_interleaved(accel_tb):
+    """Convolution passes right after add passes and the other way round, with the settings of
+    the next pass written while one runs."""
+    rng = np.random.default_rng(9)
+    low = {"out_base": 0, "out_pixel_gap": 0, "out_row_gap": 0}
+
+    def scribble(s: Script) -> None:
+        for name in RW_REGS:
+            s.w(name, 0x5555_5555)
+
+    s = Script()
+    checks = []
+    for i in range(12):
+        kind = ("conv2d", "depthwise_conv2d", "fully_connected")[i % 3]
+        layer = _random_layer(rng, kind, placement=dict(low) if i % 2 else {})
+        checks.append((layer, _program(s, layer, rng, after_start=scribble if i % 4 == 1 else None)))
+        for _ in range(1 + i % 2):
+            add = _random_add(rng, kind=("tflm", "q31", "extreme")[i % 3])
+            checks.append((add, _program_add(s, add, rng, after_start=scribble if i % 4 == 2 else None)))
+    run = s.run(accel_tb)
+    for item, (done, got, _) in checks:
+        (_check_add if isinstance(item, Add) else _check)(run, item, done, got)
+
+
+def test_add_beside_dma_and_reset(accel_tb):
+    """An add pass writing the output scratchpad while a DMA fills another part of it (the
+    engine's writes go first); then a reset in the middle of an add pass stops it."""
+    rng = np.random.default_rng(12)
+    add = _random_add(rng, 4000, placement=dict(a_base=123, b_base=4567, out_base=100))
+    s = Script()
+    done, got, _ = _program_add(s, add, rng, before_start=lambda s: s.dma(0, 2, 8192, 65536 - 8192, mode=2,
+                                                                          fill=0x3C, wait=False))
+    s.dma(RAM_BASE + 0x80000, 2, 8192, 65536 - 8192, mode=1)
+    check_fill = s.dump(RAM_BASE + 0x80000, 65536 - 8192)
+    _valid_add(s)
+    s.w("ELT_COUNT", 65536)
+    s.w("COMMAND", H["CMD_ADD"])
+    busy = s.r("STATUS")
+    s.reset(2)
+    after = [s.r(name) for name in ("STATUS", "ENGINE_CYCLES", "ELT_COUNT", "ADD_A_MULT")]
+    again = _random_add(rng, 100)
+    again_marks = _program_add(s, again, rng)
+    run = s.run(accel_tb)
+    _check_add(run, add, done, got)
+    assert run[check_fill] == bytes([0x3C]) * (65536 - 8192)
+    assert run[busy] == H["STATUS_ENGINE_BUSY"]
+    assert [run[i] for i in after] == [0, 0, 0, 0]
+    _check_add(run, again, *again_marks[:2])
+
+
+def test_add_throughput(accel_tb):
+    """ADD_LANES (min(ROWS, COLS)) elements per cycle plus the pipeline's latency."""
+    rng = np.random.default_rng(4096)
+    lanes = min(ROWS, COLS)
+    results = {}
+    for n in (4096, 4096 + 3, 65536):
+        add = _random_add(rng, n, placement=dict(a_base=1, b_base=3, out_base=5) if n < 65536 else
+                          dict(a_base=0, b_base=0, out_base=0))
+        s = Script()
+        done, got, (before, after) = _program_add(s, add, rng)
+        run = s.run(accel_tb)
+        _check_add(run, add, done, got)
+        results[n] = cycles = run[after] - run[before]
+        beats = -(-n // lanes)
+        assert beats <= cycles <= beats + 16, (n, cycles)
+    print(f"\nengine add pass: 4096 elements in {results[4096]} cycles "
+          f"({4096 / results[4096]:.2f} elements/cycle), 65536 in {results[65536]}")

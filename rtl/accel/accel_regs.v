@@ -6,6 +6,7 @@
 // start sets the error code and starts nothing. Checks run in this order:
 //   DMA:    error already set (kept), BUSY, DMA_MODE, DMA_RAM (not in fill mode), DMA_SPAD
 //   engine: error already set (kept), BUSY, ENGINE_SHAPE, ENGINE_RANGE, ENGINE_QUANT
+//   add:    the engine's, with the add pass's own conditions for SHAPE, RANGE and QUANT
 // A DMA block with no bytes (DMA_ROWS or DMA_ROW_BYTES 0) passes the range checks and moves nothing.
 module accel_regs #(
     parameter integer ROWS = 8,
@@ -54,7 +55,7 @@ module accel_regs #(
     output wire [31:0]                            o_out_w,
     output wire [31:0]                            o_out_h,
     output wire [31:0]                            o_channels,
-    output wire [$clog2(W_SPAD_BYTES/(ROWS*COLS))-1:0] o_w_base,  // in words
+    output wire [$clog2(W_SPAD_BYTES)-1:0]        o_w_base,
     output wire [$clog2(PARAM_CHANNELS)-1:0]      o_p_base,
     output wire [$clog2(OUT_SPAD_BYTES)-1:0]      o_out_base,
     output wire [$clog2(OUT_SPAD_BYTES)-1:0]      o_out_pixel_stride,
@@ -63,34 +64,51 @@ module accel_regs #(
     output wire [7:0]                             o_out_offset,
     output wire [7:0]                             o_act_min,
     output wire [7:0]                             o_act_max,
-    input  wire                                   i_eng_busy
+    // add pass: start pulse and its own settings (it also takes IN_BASE, W_BASE, OUT_BASE,
+    // OUT_OFFSET, ACT_MIN and ACT_MAX above)
+    output reg                                    o_add_start,
+    output wire [31:0]                            o_elt_count,
+    output wire [4:0]                             o_add_left_shift,
+    output wire [9:0]                             o_add_a_offset,
+    output wire [31:0]                            o_add_a_mult,
+    output wire [5:0]                             o_add_a_shift,
+    output wire [9:0]                             o_add_b_offset,
+    output wire [31:0]                            o_add_b_mult,
+    output wire [5:0]                             o_add_b_shift,
+    output wire [31:0]                            o_add_out_mult,
+    output wire [5:0]                             o_add_out_shift,
+    input  wire                                   i_eng_busy   // a pass of either kind
 );
     `include "accel_regs.vh"
 
     localparam integer IAW = $clog2(IN_SPAD_BYTES);
+    localparam integer WAW = $clog2(W_SPAD_BYTES);
     localparam integer OAW = $clog2(OUT_SPAD_BYTES);
     localparam integer PAW = $clog2(PARAM_CHANNELS);
     localparam integer WORD_BYTES = ROWS * COLS;            // a weight word
     localparam integer WLB = $clog2(WORD_BYTES);
-    localparam integer WWW = $clog2(W_SPAD_BYTES / WORD_BYTES);
     localparam [31:0] W_WORDS = W_SPAD_BYTES / WORD_BYTES;
     localparam [31:0] ARRAY_VALUE = {8'd0, DMA_BYTES[7:0], COLS[7:0], ROWS[7:0]};
     localparam [33:0] RAM_END = {2'b00, RAM_BASE} + {2'b00, RAM_BYTES};
     localparam [31:0] PARAM_SPAD_BYTES = PARAM_CHANNELS * PARAM_ENTRY_BYTES;
     localparam [31:0] PARAM_ENTRIES = PARAM_CHANNELS;
     localparam [31:0] OUT_BYTES = OUT_SPAD_BYTES;
+    localparam [31:0] IN_BYTES = IN_SPAD_BYTES;
+    localparam [31:0] W_BYTES = W_SPAD_BYTES;
 
     reg [31:0] dma_ram_addr, dma_spad_addr, dma_row_bytes, dma_rows, dma_ram_stride, dma_spad_stride;
     reg [31:0] dma_mode, dma_fill;
     reg [31:0] in_base, in_row_stride, in_pixel_step, in_row_step, tap_rows, tap_cols, tap_col_step;
     reg [31:0] group_in_step, out_w, out_h, channels, w_base, p_base, out_base, out_pixel_stride;
     reg [31:0] out_row_stride, in_offset, out_offset, act_min, act_max;
+    reg [31:0] elt_count, add_left_shift, add_a_offset, add_a_mult, add_a_shift, add_b_offset, add_b_mult;
+    reg [31:0] add_b_shift, add_out_mult, add_out_shift;
     reg [31:0] dma_cycles, eng_cycles;
     reg [7:0]  error;
 
     // A unit counts as busy from the accepted start on.
     wire dma_busy = i_dma_busy || o_dma_start;
-    wire eng_busy = i_eng_busy || o_eng_start;
+    wire eng_busy = i_eng_busy || o_eng_start || o_add_start;
     wire access = i_reg_valid && !o_reg_ready;
     wire write = access && i_reg_wstrb != 4'd0;
     wire [3:0] dma_spad_id = dma_spad_addr[SPAD_ID_SHIFT +: 4];
@@ -118,7 +136,7 @@ module accel_regs #(
     assign o_out_w            = out_w;
     assign o_out_h            = out_h;
     assign o_channels         = channels;
-    assign o_w_base           = w_base[WLB +: WWW];
+    assign o_w_base           = w_base[WAW-1:0];
     assign o_p_base           = p_base[PAW-1:0];
     assign o_out_base         = out_base[OAW-1:0];
     assign o_out_pixel_stride = out_pixel_stride[OAW-1:0];
@@ -127,6 +145,21 @@ module accel_regs #(
     assign o_out_offset       = out_offset[7:0];
     assign o_act_min          = act_min[7:0];
     assign o_act_max          = act_max[7:0];
+    assign o_elt_count        = elt_count;
+    assign o_add_left_shift   = add_left_shift[4:0];
+    assign o_add_a_offset     = add_a_offset[9:0];
+    assign o_add_a_mult       = add_a_mult;
+    assign o_add_a_shift      = add_a_shift[5:0];
+    assign o_add_b_offset     = add_b_offset[9:0];
+    assign o_add_b_mult       = add_b_mult;
+    assign o_add_b_shift      = add_b_shift[5:0];
+    assign o_add_out_mult     = add_out_mult;
+    assign o_add_out_shift    = add_out_shift[5:0];
+
+    // a register the engine takes as a signed field, outside the field's range
+    function automatic out_of(input [31:0] value, input integer low, input integer high);
+        out_of = $signed(value) < low || $signed(value) > high;
+    endfunction
 
     // first + (rows - 1) * stride + row_bytes: one past a block's last byte
     function automatic [65:0] block_end(input [31:0] first, input [31:0] rows, input [31:0] stride,
@@ -139,16 +172,18 @@ module accel_regs #(
         if (i_rst) begin
             o_dma_start <= 1'b0;
             o_eng_start <= 1'b0;
+            o_add_start <= 1'b0;
             error       <= 8'd0;
         end else begin
             o_dma_start <= 1'b0;
             o_eng_start <= 1'b0;
+            o_add_start <= 1'b0;
             if (write && i_reg_addr == REG_COMMAND) begin : command
-                reg        dma_moves;
+                reg        dma_moves, out_quant_bad;
                 reg [31:0] spad_bytes, groups;
                 reg [65:0] ram_end, spad_end, out_end;
                 reg [97:0] w_end;
-                reg [7:0]  dma_refusal, eng_refusal;
+                reg [7:0]  dma_refusal, eng_refusal, add_refusal;
 
                 // DMA
                 dma_moves = dma_rows != 32'd0 && dma_row_bytes != 32'd0;
@@ -173,7 +208,9 @@ module accel_regs #(
                 else
                     dma_refusal = 8'd0;
 
-                // engine
+                // engine (OUT_OFFSET, ACT_MIN and ACT_MAX count for both kinds of pass)
+                out_quant_bad = out_of(out_offset, -128, 127) || out_of(act_min, -128, 127)
+                                || $signed(act_max) < $signed(act_min) || $signed(act_max) > 127;
                 groups  = ((channels - 32'd1) >> $clog2(COLS)) + 32'd1;
                 w_end   = {66'd0, w_base >> WLB} + {2'd0, {64'd0, groups} * {64'd0, tap_rows} * {64'd0, tap_cols}};
                 out_end = {34'd0, out_base} + {2'b00, {32'd0, out_h - 32'd1} * {32'd0, out_row_stride}}
@@ -189,13 +226,26 @@ module accel_regs #(
                          || {1'b0, p_base} + {1'b0, channels} > {1'b0, PARAM_ENTRIES}
                          || out_end > {34'd0, OUT_BYTES})
                     eng_refusal = ERR_ENGINE_RANGE;
-                else if ($signed(in_offset) < -256 || $signed(in_offset) > 255
-                         || $signed(out_offset) < -128 || $signed(out_offset) > 127
-                         || $signed(act_min) < -128 || $signed(act_min) > 127
-                         || $signed(act_max) < $signed(act_min) || $signed(act_max) > 127)
+                else if (out_of(in_offset, -256, 255) || out_quant_bad)
                     eng_refusal = ERR_ENGINE_QUANT;
                 else
                     eng_refusal = 8'd0;
+
+                // add pass: a, b and the outputs are ELT_COUNT bytes each from their bases
+                if (eng_busy)
+                    add_refusal = ERR_BUSY;
+                else if (elt_count == 32'd0)
+                    add_refusal = ERR_ENGINE_SHAPE;
+                else if ({1'b0, in_base} + {1'b0, elt_count} > {1'b0, IN_BYTES}
+                         || {1'b0, w_base} + {1'b0, elt_count} > {1'b0, W_BYTES}
+                         || {1'b0, out_base} + {1'b0, elt_count} > {1'b0, OUT_BYTES})
+                    add_refusal = ERR_ENGINE_RANGE;
+                else if (out_of(add_a_offset, -256, 255) || out_of(add_b_offset, -256, 255)
+                         || add_left_shift > 32'd20 || out_of(add_a_shift, -31, 31)
+                         || out_of(add_b_shift, -31, 31) || out_of(add_out_shift, -31, 31) || out_quant_bad)
+                    add_refusal = ERR_ENGINE_QUANT;
+                else
+                    add_refusal = 8'd0;
 
                 // a start while an error is set is refused and keeps the error
                 if (i_reg_wdata == CMD_CLEAR)
@@ -206,6 +256,9 @@ module accel_regs #(
                 end else if (i_reg_wdata == CMD_ENGINE && error == 8'd0) begin
                     error       <= eng_refusal;
                     o_eng_start <= eng_refusal == 8'd0;
+                end else if (i_reg_wdata == CMD_ADD && error == 8'd0) begin
+                    error       <= add_refusal;
+                    o_add_start <= add_refusal == 8'd0;
                 end
             end
         end
@@ -220,6 +273,8 @@ module accel_regs #(
             {in_base, in_row_stride, in_pixel_step, in_row_step, tap_rows, tap_cols, tap_col_step} <= 224'd0;
             {group_in_step, out_w, out_h, channels, w_base, p_base, out_base, out_pixel_stride} <= 256'd0;
             {out_row_stride, in_offset, out_offset, act_min, act_max} <= 160'd0;
+            {elt_count, add_left_shift, add_a_offset, add_a_mult, add_a_shift} <= 160'd0;
+            {add_b_offset, add_b_mult, add_b_shift, add_out_mult, add_out_shift} <= 160'd0;
         end else begin
             o_reg_ready <= access;
             if (write) begin
@@ -252,6 +307,16 @@ module accel_regs #(
                     REG_OUT_OFFSET:       out_offset       <= i_reg_wdata;
                     REG_ACT_MIN:          act_min          <= i_reg_wdata;
                     REG_ACT_MAX:          act_max          <= i_reg_wdata;
+                    REG_ELT_COUNT:        elt_count        <= i_reg_wdata;
+                    REG_ADD_LEFT_SHIFT:   add_left_shift   <= i_reg_wdata;
+                    REG_ADD_A_OFFSET:     add_a_offset     <= i_reg_wdata;
+                    REG_ADD_A_MULT:       add_a_mult       <= i_reg_wdata;
+                    REG_ADD_A_SHIFT:      add_a_shift      <= i_reg_wdata;
+                    REG_ADD_B_OFFSET:     add_b_offset     <= i_reg_wdata;
+                    REG_ADD_B_MULT:       add_b_mult       <= i_reg_wdata;
+                    REG_ADD_B_SHIFT:      add_b_shift      <= i_reg_wdata;
+                    REG_ADD_OUT_MULT:     add_out_mult     <= i_reg_wdata;
+                    REG_ADD_OUT_SHIFT:    add_out_shift    <= i_reg_wdata;
                     default: ;
                 endcase
             end
@@ -300,6 +365,16 @@ module accel_regs #(
                 REG_ACT_MAX:          o_reg_rdata <= act_max;
                 REG_DMA_CYCLES:       o_reg_rdata <= dma_cycles;
                 REG_ENGINE_CYCLES:    o_reg_rdata <= eng_cycles;
+                REG_ELT_COUNT:        o_reg_rdata <= elt_count;
+                REG_ADD_LEFT_SHIFT:   o_reg_rdata <= add_left_shift;
+                REG_ADD_A_OFFSET:     o_reg_rdata <= add_a_offset;
+                REG_ADD_A_MULT:       o_reg_rdata <= add_a_mult;
+                REG_ADD_A_SHIFT:      o_reg_rdata <= add_a_shift;
+                REG_ADD_B_OFFSET:     o_reg_rdata <= add_b_offset;
+                REG_ADD_B_MULT:       o_reg_rdata <= add_b_mult;
+                REG_ADD_B_SHIFT:      o_reg_rdata <= add_b_shift;
+                REG_ADD_OUT_MULT:     o_reg_rdata <= add_out_mult;
+                REG_ADD_OUT_SHIFT:    o_reg_rdata <= add_out_shift;
                 default:              o_reg_rdata <= 32'd0;
             endcase
         end

@@ -7,13 +7,15 @@
 //
 //   accel_regs    register port, settings, start checks, STATUS, busy-cycle counters
 //   accel_dma     2-D blocks between RAM and a scratchpad, and fills
-//   accel_engine  the pass: step generator, MAC array, parameter loader, requantizers
+//   accel_engine  the pass: step generator, MAC array, parameter loader, requantizers; or an
+//                 add pass (accel_add), ADD_LANES = min(ROWS, COLS) elements per cycle
 //   accel_spad    x4: input, weight, output and param scratchpads
 //
 // Scratchpad ports (a scratchpad has one write port and two read ports, A and B):
 //   scratchpad  write                       read A   read B
 //   input       DMA                         DMA      engine, ROWS bytes at any address
-//   weight      DMA                         DMA      engine, one ROWS*COLS word
+//   weight      DMA                         DMA      engine, ROWS*COLS bytes from a multiple of 8
+//                                                    (a weight word, or an add pass's b bytes)
 //   output      engine, else DMA (waits)    DMA      unused
 //   param       DMA                         DMA      engine, one 16-byte entry
 //
@@ -57,12 +59,14 @@ module rvtvm_accel #(
     localparam integer OAW = $clog2(OUT_SPAD_BYTES);
     localparam integer PBW = $clog2(PARAM_BYTES);    // param scratchpad byte address bits
     localparam integer PAW = $clog2(PARAM_CHANNELS); // param entry bits
-    localparam integer WLB = $clog2(WORD_BYTES);
-    localparam integer WWW = WAW - WLB;              // weight word address bits
     localparam integer SPAD_AW = (IAW > WAW ? IAW : WAW) > (OAW > PBW ? OAW : PBW)
                                  ? (IAW > WAW ? IAW : WAW) : (OAW > PBW ? OAW : PBW);
     localparam integer OUT_LANES = COLS > DMA_BYTES ? COLS : DMA_BYTES;  // the output write port
     localparam integer SPAD_IN = 0, SPAD_W = 1, SPAD_OUT = 2, SPAD_P = 3;  // DMA scratchpad ids
+    localparam integer ADD_LANES = ROWS < COLS ? ROWS : COLS;
+    // The weight port reads aligned words unless they are not whole 8-byte words, or too few to
+    // hold an add beat at any offset in its first 8 bytes (accel_add).
+    localparam integer W_ALIGNED = WORD_BYTES % 8 == 0 && WORD_BYTES >= (ADD_LANES + 14) / 8 * 8 ? 1 : 0;
 
     // ---- registers
     wire                dma_start, dma_busy, eng_start, eng_busy;
@@ -73,11 +77,16 @@ module rvtvm_accel #(
     wire [7:0]          dma_fill;
     wire [IAW-1:0]      in_base, in_row_stride, in_pixel_step, in_row_step, tap_col_step, group_in_step;
     wire [31:0]         tap_rows, tap_cols, out_w, out_h, channels;
-    wire [WWW-1:0]      w_base;
+    wire [WAW-1:0]      w_base;
     wire [PAW-1:0]      p_base;
     wire [OAW-1:0]      out_base, out_pixel_stride, out_row_stride;
     wire [9:0]          in_offset;
     wire [7:0]          out_offset, act_min, act_max;
+    wire                add_start;
+    wire [31:0]         elt_count, add_a_mult, add_b_mult, add_out_mult;
+    wire [4:0]          add_left_shift;
+    wire [9:0]          add_a_offset, add_b_offset;
+    wire [5:0]          add_a_shift, add_b_shift, add_out_shift;
 
     accel_regs #(
         .ROWS(ROWS), .COLS(COLS), .DMA_BYTES(DMA_BYTES), .IN_SPAD_BYTES(IN_SPAD_BYTES),
@@ -98,6 +107,10 @@ module rvtvm_accel #(
         .o_out_h(out_h), .o_channels(channels), .o_w_base(w_base), .o_p_base(p_base),
         .o_out_base(out_base), .o_out_pixel_stride(out_pixel_stride), .o_out_row_stride(out_row_stride),
         .o_in_offset(in_offset), .o_out_offset(out_offset), .o_act_min(act_min), .o_act_max(act_max),
+        .o_add_start(add_start), .o_elt_count(elt_count), .o_add_left_shift(add_left_shift),
+        .o_add_a_offset(add_a_offset), .o_add_a_mult(add_a_mult), .o_add_a_shift(add_a_shift),
+        .o_add_b_offset(add_b_offset), .o_add_b_mult(add_b_mult), .o_add_b_shift(add_b_shift),
+        .o_add_out_mult(add_out_mult), .o_add_out_shift(add_out_shift),
         .i_eng_busy(eng_busy)
     );
 
@@ -107,7 +120,8 @@ module rvtvm_accel #(
     wire work_clk;
 
     accel_clock_gate work_gate (
-        .i_clk(i_clk), .i_enable(dma_busy || dma_start || eng_busy || eng_start || i_rst), .o_clk(work_clk)
+        .i_clk(i_clk), .i_enable(dma_busy || dma_start || eng_busy || eng_start || add_start || i_rst),
+        .o_clk(work_clk)
     );
 
     // ---- DMA
@@ -134,7 +148,7 @@ module rvtvm_accel #(
     // ---- engine
     wire                     eng_in_re, eng_w_re, eng_p_re, eng_out_we;
     wire [IAW-1:0]           eng_in_addr;
-    wire [WWW-1:0]           eng_w_addr;
+    wire [WAW-1:0]           eng_w_addr;
     wire [PAW-1:0]           eng_p_entry;
     wire [OAW-1:0]           eng_out_addr;
     wire [COLS-1:0]          eng_out_mask;
@@ -143,7 +157,8 @@ module rvtvm_accel #(
     wire [8*WORD_BYTES-1:0]  w_b_data;
     wire [127:0]             p_b_data;
 
-    accel_engine #(.ROWS(ROWS), .COLS(COLS), .IAW(IAW), .WWW(WWW), .OAW(OAW), .PAW(PAW)) engine (
+    accel_engine #(.ROWS(ROWS), .COLS(COLS), .IAW(IAW), .WAW(WAW), .OAW(OAW), .PAW(PAW),
+                   .ADD_LANES(ADD_LANES), .W_ALIGNED(W_ALIGNED)) engine (
         .i_clk(work_clk), .i_rst(i_rst), .i_start(eng_start),
         .i_in_base(in_base), .i_in_row_stride(in_row_stride), .i_in_pixel_step(in_pixel_step),
         .i_in_row_step(in_row_step), .i_tap_col_step(tap_col_step), .i_group_in_step(group_in_step),
@@ -151,6 +166,10 @@ module rvtvm_accel #(
         .i_channels(channels), .i_w_base(w_base), .i_p_base(p_base), .i_out_base(out_base),
         .i_out_pixel_stride(out_pixel_stride), .i_out_row_stride(out_row_stride),
         .i_in_offset(in_offset), .i_out_offset(out_offset), .i_act_min(act_min), .i_act_max(act_max),
+        .i_add_start(add_start), .i_elt_count(elt_count), .i_add_left_shift(add_left_shift),
+        .i_add_a_offset(add_a_offset), .i_add_a_mult(add_a_mult), .i_add_a_shift(add_a_shift),
+        .i_add_b_offset(add_b_offset), .i_add_b_mult(add_b_mult), .i_add_b_shift(add_b_shift),
+        .i_add_out_mult(add_out_mult), .i_add_out_shift(add_out_shift),
         .o_busy(eng_busy),
         .o_in_re(eng_in_re), .o_in_addr(eng_in_addr), .i_in_data(in_b_data),
         .o_w_re(eng_w_re), .o_w_addr(eng_w_addr), .i_w_data(w_b_data),
@@ -184,12 +203,12 @@ module rvtvm_accel #(
     );
 
     accel_spad #(.BYTES(W_SPAD_BYTES), .W_LANES(DMA_BYTES), .A_LANES(DMA_BYTES), .B_LANES(WORD_BYTES),
-                 .B_ALIGNED(WORD_BYTES % 8 == 0 ? 1 : 0)) w_spad (
+                 .B_ALIGNED(W_ALIGNED)) w_spad (
         .i_clk(work_clk),
         .i_we(dma_we && dma_spad[SPAD_W]), .i_waddr(dma_waddr[WAW-1:0]), .i_wmask(dma_wmask),
         .i_wdata(dma_wdata),
         .i_a_re(dma_re && dma_spad[SPAD_W]), .i_a_addr(dma_raddr[WAW-1:0]), .o_a_data(w_a_data),
-        .i_b_re(eng_w_re), .i_b_addr({eng_w_addr, {WLB{1'b0}}}), .o_b_data(w_b_data)
+        .i_b_re(eng_w_re), .i_b_addr(eng_w_addr), .o_b_data(w_b_data)
     );
 
     // The output scratchpad's write port: the engine's writes go first, the DMA's wait.

@@ -74,3 +74,24 @@ def fully_connected(x: np.ndarray, weights: np.ndarray, bias, multiplier, shift,
     """x [M, K] int8, weights [N, K] int8 -> [M, N] int8."""
     acc = (x.astype(np.int64) + input_offset) @ weights.astype(np.int64).T
     return requantize(acc, bias, multiplier, shift, output_offset, act_min, act_max)
+
+
+def rescale(x, multiplier, shift) -> np.ndarray:
+    """TFLM's MultiplyByQuantizedMultiplier (int32 in and out), elementwise."""
+    x = wrap_int32(x)
+    x = np.where(shift > 0, wrap_int32(x << max(shift, 0)), x)
+    y = np.minimum((x * np.int64(multiplier) + (1 << 30)) >> 31, INT32_MAX)
+    exponent = max(-shift, 0)
+    mask = (np.int64(1) << exponent) - 1
+    return (y >> exponent) + ((y & mask) > ((mask >> 1) + (y < 0)))
+
+
+def add(a: np.ndarray, b: np.ndarray, *, a_offset: int, a_multiplier: int, a_shift: int, b_offset: int,
+        b_multiplier: int, b_shift: int, left_shift: int, out_multiplier: int, out_shift: int,
+        output_offset: int, act_min: int = -128, act_max: int = 127) -> np.ndarray:
+    """reference_integer_ops::Add, elementwise over same-shape int8 a and b (the add pass)."""
+    xa = (np.asarray(a, dtype=np.int64) + a_offset) << left_shift
+    xb = (np.asarray(b, dtype=np.int64) + b_offset) << left_shift
+    total = rescale(xa, a_multiplier, a_shift) + rescale(xb, b_multiplier, b_shift)
+    out = rescale(total, out_multiplier, out_shift) + output_offset
+    return np.clip(out, act_min, act_max).astype(np.int8)
