@@ -34,7 +34,7 @@ import pytest
 from rvtvm import process, verilator
 from rvtvm.accel import layout, reference
 from rvtvm.errors import ToolchainError
-from rvtvm.tflite.fixed_point import quantize_multiplier
+from rvtvm.tflite.fixed_point import quantize_multiplier, quantize_multiplier_smaller_than_one_exp
 
 from .conftest import require_tools, require_verilator
 from .test_runtime_c import (  # noqa: F401  (sanitizer_flags is a fixture)
@@ -57,7 +57,7 @@ OK = 0
 ARGUMENT = WIRE["RVTVM_ERR_ACCEL_ARGUMENT"]
 
 JOB_MAGIC, REPLY_MAGIC = 0x424F4A41, 0x53455241
-OPS = {"conv2d": 1, "depthwise": 2, "fully_connected": 3}
+OPS = {"conv2d": 1, "depthwise": 2, "fully_connected": 3, "add": 4}
 N_ARGS = 16
 NULL_INPUT, NULL_WEIGHTS, NULL_PARAMS, NULL_OUTPUT, OUTPUT_IS_INPUT = 1, 2, 4, 8, 16
 OUTPUT_FILL = 0x5A  # accel_job.c: what the output holds before the call
@@ -824,3 +824,68 @@ def text_bytes(obj: Path) -> int:
     result = run_checked([size_tool, "-A", str(obj)], obj.parent, 60)
     assert result.returncode == 0, result.stdout
     return sum(int(m.group(1)) for m in re.finditer(r"^\.text\S*\s+(\d+)", result.stdout, re.MULTILINE))
+
+
+# --- elementwise add -----------------------------------------------------------------------------
+
+
+def add_params(rng: np.random.Generator, *, a_zp=None, b_zp=None, out_zp=None, act=(-128, 127)) -> dict:
+    """TFLM's ADD parameters (reference_integer_ops::Add's Prepare) for random scales."""
+    sa, sb = rng.uniform(0.005, 0.5, 2)
+    so = float(rng.uniform(0.5, 2.0) * max(sa, sb))
+    twice_max = 2 * max(sa, sb)
+    (ma, sha), (mb, shb) = (quantize_multiplier_smaller_than_one_exp(s / twice_max) for s in (sa, sb))
+    mo, sho = quantize_multiplier_smaller_than_one_exp(twice_max / ((1 << 20) * so))
+
+    def zp(v):
+        return int(rng.integers(-128, 128)) if v is None else v
+
+    return dict(a_offset=-zp(a_zp), a_multiplier=ma, a_shift=sha, b_offset=-zp(b_zp), b_multiplier=mb, b_shift=shb,
+                left_shift=20, out_multiplier=mo, out_shift=sho, output_offset=zp(out_zp), act_min=act[0],
+                act_max=act[1])
+
+
+def add_job(name: str, a: np.ndarray, b: np.ndarray, p: dict) -> Job:
+    expected = reference.add(a, b, **p)
+    return Job(name, "add", [a.size, *p.values()], a.reshape(-1), b.reshape(-1), np.zeros(4, np.int32), expected)
+
+
+def test_add(runner: Runner) -> None:
+    """Random adds against the reference, with the extremes: zero points at both ends, clamps,
+    one element, and more elements than one scratchpad holds (the MMIO backend's chunks)."""
+    rng = np.random.default_rng(7)
+    jobs = [add_job(f"random #{i}", int8(rng, n), int8(rng, n), add_params(rng))
+            for i, n in enumerate(rng.integers(1, 3000, max(4, runner.random_cases // 4)))]
+    jobs += [
+        add_job("one element", int8(rng, 1), int8(rng, 1), add_params(rng)),
+        add_job("zero points at the extremes", int8(rng, 999), int8(rng, 999),
+                add_params(rng, a_zp=-128, b_zp=127, out_zp=127)),
+        add_job("relu6-like clamp", int8(rng, 777), int8(rng, 777), add_params(rng, act=(-128, 20))),
+        add_job("two chunks and a bit", int8(rng, 2 * SPAD_BYTES + 5), int8(rng, 2 * SPAD_BYTES + 5), add_params(rng)),
+    ]
+    p = add_params(rng)
+    p.update(a_shift=3, b_shift=-31, out_shift=-1, left_shift=0, a_offset=255, b_offset=-256)  # the API's range
+    jobs.append(add_job("positive and extreme shifts", int8(rng, 300), int8(rng, 300), p))
+    check_jobs(runner, jobs)
+    values = np.concatenate([job.expected for job in jobs[:-1]])
+    assert len(np.unique(values)) > 200
+
+
+ADD_BAD_ARGS = {  # name -> (argument changes, flags)
+    "count 0": ({"count": 0}, 0), "a_offset 256": ({"a_offset": 256}, 0), "b_offset -257": ({"b_offset": -257}, 0),
+    "left_shift 21": ({"left_shift": 21}, 0), "a_shift 32": ({"a_shift": 32}, 0), "out_shift -32": ({"out_shift": -32}, 0),
+    "output_offset 128": ({"output_offset": 128}, 0), "act_min above act_max": ({"act_min": 5, "act_max": 4}, 0),
+    "null a": ({}, NULL_INPUT), "null b": ({}, NULL_WEIGHTS), "null output": ({}, NULL_OUTPUT),
+    "output is a": ({}, OUTPUT_IS_INPUT),
+}
+
+
+@pytest.mark.parametrize("case", ADD_BAD_ARGS)
+def test_add_argument_errors(runner: Runner, case: str) -> None:
+    change, flags = ADD_BAD_ARGS[case]
+    rng = np.random.default_rng(3)
+    job = add_job("bad", int8(rng, 64), int8(rng, 64), add_params(rng))
+    args = dict(zip(["count", *add_params(rng)], job.args))
+    args.update(change)
+    job.args, job.flags, job.expected, job.expected_rc, job.output_bytes = list(args.values()), flags, None, ARGUMENT, 64
+    check_jobs(runner, [job])

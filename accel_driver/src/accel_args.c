@@ -1,6 +1,6 @@
 /* The API of rvtvm/accel.h: checks every argument the same way for both backends, so the same
  * inputs give the same RVTVM_ERR_ACCEL_ARGUMENT whichever one is linked, then hands the operator
- * to rvtvm_accel_backend_run (accel_op.h).
+ * to rvtvm_accel_backend_run or rvtvm_accel_backend_add (accel_op.h).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -162,4 +162,38 @@ int32_t rvtvm_accel_fully_connected_s8(const int8_t* input, int32_t rows, int32_
   const int32_t raw[12] = {rows, 1, in_features, rows, 1, out_features, 1, 1, 1, 1, 0, 0};
   return run(raw, RVTVM_ACCEL_KIND_CONV, input, packed_weights, params, output, input_offset, output_offset,
              act_min, act_max);
+}
+
+int32_t rvtvm_accel_add_s8(const int8_t* a, const int8_t* b, int8_t* output, int32_t count,
+                           int32_t a_offset, int32_t a_multiplier, int32_t a_shift,
+                           int32_t b_offset, int32_t b_multiplier, int32_t b_shift,
+                           int32_t left_shift, int32_t out_multiplier, int32_t out_shift,
+                           int32_t output_offset, int32_t act_min, int32_t act_max) {
+  if (a == NULL || b == NULL || output == NULL || count < 1 || !in_range(a_offset, -256, 255) ||
+      !in_range(b_offset, -256, 255) || !in_range(left_shift, 0, 20) ||
+      !in_range(a_shift, -31, 31) || !in_range(b_shift, -31, 31) ||
+      !in_range(out_shift, -31, 31) || !in_range(output_offset, -128, 127) ||
+      !in_range(act_min, -128, 127) || !in_range(act_max, act_min, 127) ||
+      overlap(output, (uint32_t)count, a, (uint32_t)count) ||
+      overlap(output, (uint32_t)count, b, (uint32_t)count)) {
+    return RVTVM_ERR_ACCEL_ARGUMENT;
+  }
+  struct rvtvm_accel_add add;
+  add.a = a;
+  add.b = b;
+  add.output = output;
+  add.count = (uint32_t)count;
+  add.a_offset = a_offset;
+  add.a_multiplier = a_multiplier;
+  add.a_shift = a_shift;
+  add.b_offset = b_offset;
+  add.b_multiplier = b_multiplier;
+  add.b_shift = b_shift;
+  add.left_shift = left_shift;
+  add.out_multiplier = out_multiplier;
+  add.out_shift = out_shift;
+  add.output_offset = output_offset;
+  add.act_min = act_min;
+  add.act_max = act_max;
+  return rvtvm_accel_backend_add(&add);
 }

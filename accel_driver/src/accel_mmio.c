@@ -10,6 +10,9 @@
  * scratchpads allow. The passes run chunk by tile, in whichever nesting moves fewer bytes, and
  * in a serpentine order so that what the last pass left resident is not loaded again.
  *
+ * An elementwise add goes in chunks that fit the input, weight and output scratchpads (a, b,
+ * the result), one add pass each.
+ *
  * Each pass is sequential: DMA in, engine, DMA out, waiting for each. Every command is followed
  * by a bounded STATUS poll and an error check; an error is cleared and returned as DEVICE.
  */
@@ -33,11 +36,12 @@
 #define BUSY (RVTVM_ACCEL_STATUS_DMA_BUSY | RVTVM_ACCEL_STATUS_ENGINE_BUSY)
 #define NOTHING 0xFFFFFFFFu /* no tile or chunk resident */
 
-/* The settings registers, DMA_RAM_ADDR .. ACT_MAX: the hardware keeps them between commands,
+/* The settings registers, DMA_RAM_ADDR .. ADD_OUT_SHIFT (the read-only cycle counters among
+ * them are never written): the hardware keeps them between commands,
  * so the driver remembers what it wrote and skips writing the same value again (most of a
  * pass's settings repeat from the last one, and each write costs the CPU a bus access). */
 #define SETTINGS_FIRST RVTVM_ACCEL_REG_DMA_RAM_ADDR
-#define SETTINGS_COUNT ((RVTVM_ACCEL_REG_ACT_MAX - SETTINGS_FIRST) / 4u + 1u)
+#define SETTINGS_COUNT ((RVTVM_ACCEL_REG_ADD_OUT_SHIFT - SETTINGS_FIRST) / 4u + 1u)
 
 /* What the hardware reported at the first call, and what the driver last wrote to it. */
 struct device {
@@ -414,6 +418,61 @@ static int32_t run_passes(const struct rvtvm_accel_op* op, const struct plan* pl
   return 0;
 }
 
+/* Elementwise add: chunks of as many elements as the input (a), weight (b) and output
+ * scratchpads hold, each one pass at byte 0 of all three. */
+static int32_t add_chunks(const struct rvtvm_accel_add* add) {
+  uint32_t chunk = min_u32(min_u32(device.in_bytes, device.weight_bytes), device.out_bytes);
+  reg_write(RVTVM_ACCEL_REG_IN_BASE, 0);
+  reg_write(RVTVM_ACCEL_REG_W_BASE, 0);
+  reg_write(RVTVM_ACCEL_REG_OUT_BASE, 0);
+  reg_write(RVTVM_ACCEL_REG_ADD_LEFT_SHIFT, (uint32_t)add->left_shift);
+  reg_write(RVTVM_ACCEL_REG_ADD_A_OFFSET, (uint32_t)add->a_offset);
+  reg_write(RVTVM_ACCEL_REG_ADD_A_MULT, (uint32_t)add->a_multiplier);
+  reg_write(RVTVM_ACCEL_REG_ADD_A_SHIFT, (uint32_t)add->a_shift);
+  reg_write(RVTVM_ACCEL_REG_ADD_B_OFFSET, (uint32_t)add->b_offset);
+  reg_write(RVTVM_ACCEL_REG_ADD_B_MULT, (uint32_t)add->b_multiplier);
+  reg_write(RVTVM_ACCEL_REG_ADD_B_SHIFT, (uint32_t)add->b_shift);
+  reg_write(RVTVM_ACCEL_REG_ADD_OUT_MULT, (uint32_t)add->out_multiplier);
+  reg_write(RVTVM_ACCEL_REG_ADD_OUT_SHIFT, (uint32_t)add->out_shift);
+  reg_write(RVTVM_ACCEL_REG_OUT_OFFSET, (uint32_t)add->output_offset);
+  reg_write(RVTVM_ACCEL_REG_ACT_MIN, (uint32_t)add->act_min);
+  reg_write(RVTVM_ACCEL_REG_ACT_MAX, (uint32_t)add->act_max);
+  for (uint32_t first = 0; first < add->count; first += chunk) {
+    uint32_t n = min_u32(chunk, add->count - first);
+    int32_t error = dma_copy(RVTVM_ACCEL_DMA_TO_SPAD, add->a + first,
+                             spad_address(RVTVM_ACCEL_SPAD_INPUT, 0), n, 1, n, n);
+    if (error == 0) {
+      error = dma_copy(RVTVM_ACCEL_DMA_TO_SPAD, add->b + first,
+                       spad_address(RVTVM_ACCEL_SPAD_WEIGHT, 0), n, 1, n, n);
+    }
+    if (error == 0) {
+      reg_write(RVTVM_ACCEL_REG_ELT_COUNT, n);
+      error = start(RVTVM_ACCEL_CMD_ADD, RVTVM_ACCEL_STATUS_ENGINE_BUSY);
+    }
+    if (error == 0) {
+      error = dma_copy(RVTVM_ACCEL_DMA_TO_RAM, add->output + first,
+                       spad_address(RVTVM_ACCEL_SPAD_OUTPUT, 0), n, 1, n, n);
+    }
+    if (error != 0) {
+      return error;
+    }
+  }
+  return 0;
+}
+
+/* An error that may leave the hardware busy or flagged makes the next call start over. */
+static int32_t settle(int32_t error) {
+  if (error == RVTVM_ERR_ACCEL_DEVICE || error == RVTVM_ERR_ACCEL_TIMEOUT) {
+    device.ready = 0; /* the next call waits for the hardware and clears it again */
+  }
+  return error;
+}
+
+int32_t rvtvm_accel_backend_add(const struct rvtvm_accel_add* add) {
+  int32_t error = device_open();
+  return settle(error != 0 ? error : add_chunks(add));
+}
+
 int32_t rvtvm_accel_backend_run(const struct rvtvm_accel_op* op) {
   int32_t error = device_open();
   struct plan plan;
@@ -423,8 +482,5 @@ int32_t rvtvm_accel_backend_run(const struct rvtvm_accel_op* op) {
   if (error == 0) {
     error = run_passes(op, &plan);
   }
-  if (error == RVTVM_ERR_ACCEL_DEVICE || error == RVTVM_ERR_ACCEL_TIMEOUT) {
-    device.ready = 0; /* the next call waits for the hardware and clears it again */
-  }
-  return error;
+  return settle(error);
 }

@@ -36,7 +36,21 @@ struct rvtvm_accel_op {
   uint32_t group_weight_bytes; /* packed bytes of one group of COLS output channels */
 };
 
-/* Runs a checked operator: 0 or an RVTVM_ERR_ACCEL_* code. Each backend defines it. */
+/* An elementwise add, checked: count >= 1, offsets, left shift and shifts in range, no overlap
+ * between the output and either input. */
+struct rvtvm_accel_add {
+  const int8_t* a;
+  const int8_t* b;
+  int8_t* output;
+  uint32_t count;
+  int32_t a_offset, a_multiplier, a_shift;
+  int32_t b_offset, b_multiplier, b_shift;
+  int32_t left_shift, out_multiplier, out_shift;
+  int32_t output_offset, act_min, act_max;
+};
+
+/* Run a checked operator: 0 or an RVTVM_ERR_ACCEL_* code. Each backend defines both. */
 int32_t rvtvm_accel_backend_run(const struct rvtvm_accel_op* op);
+int32_t rvtvm_accel_backend_add(const struct rvtvm_accel_add* add);
 
 #endif /* RVTVM_ACCEL_OP_H_ */

@@ -195,3 +195,27 @@ int32_t rvtvm_accel_backend_run(const struct rvtvm_accel_op* op) {
   }
   return 0;
 }
+
+/* MultiplyByQuantizedMultiplier of one int32 (rtl/README.md's rescale). */
+static int32_t rescale(int32_t x, int32_t multiplier, int32_t shift) {
+  x = as_int32((uint32_t)x << (shift > 0 ? (uint32_t)shift : 0u));
+  int64_t high = ((int64_t)x * multiplier + ((int64_t)1 << 30)) >> 31;
+  int32_t y = high > INT32_MAX ? INT32_MAX : (int32_t)high;
+  return rounding_divide_by_pot(y, shift < 0 ? (uint32_t)-shift : 0u);
+}
+
+int32_t rvtvm_accel_backend_add(const struct rvtvm_accel_add* add) {
+  for (uint32_t i = 0; i < add->count; ++i) {
+    int32_t sa = rescale((add->a[i] + add->a_offset) * (1 << add->left_shift), add->a_multiplier,
+                         add->a_shift);
+    int32_t sb = rescale((add->b[i] + add->b_offset) * (1 << add->left_shift), add->b_multiplier,
+                         add->b_shift);
+    int32_t y = rescale(as_int32((uint32_t)sa + (uint32_t)sb), add->out_multiplier, add->out_shift);
+    /* Beyond +-512 every output offset and clamp give the same int8; this avoids an overflow. */
+    y = y < -512 ? -512 : (y > 512 ? 512 : y);
+    int32_t out = y + add->output_offset;
+    out = out < add->act_min ? add->act_min : out;
+    add->output[i] = (int8_t)(out > add->act_max ? add->act_max : out);
+  }
+  return 0;
+}

@@ -133,6 +133,9 @@ static int32_t call(const struct job* job) {
       return rvtvm_accel_depthwise_conv2d_s8(in, a[0], a[1], a[2], w, p, out, a[3], a[4], a[5],
                                              a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13],
                                              a[14]);
+    case ACCEL_JOB_ADD:
+      return rvtvm_accel_add_s8(in, w, out, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8],
+                                a[9], a[10], a[11], a[12]);
     default: /* ACCEL_JOB_FULLY_CONNECTED, checked by the caller */
       return rvtvm_accel_fully_connected_s8(in, a[0], a[1], w, p, out, a[2], a[3], a[4], a[5],
                                             a[6]);
@@ -157,7 +160,7 @@ int accel_job_serve(FILE* in, FILE* out) {
       return fail("bad request magic");
     }
     int status = read_job(in, &job);
-    if (status == 0 && (job.op < ACCEL_JOB_CONV2D || job.op > ACCEL_JOB_FULLY_CONNECTED)) {
+    if (status == 0 && (job.op < ACCEL_JOB_CONV2D || job.op > ACCEL_JOB_ADD)) {
       status = fail("unknown op");
     }
     if (status != 0) {

@@ -3,7 +3,8 @@
  *
  * Stream format, every integer 32-bit little endian; a request, repeated until end of input:
  *   u32 magic       ACCEL_JOB_MAGIC ("AJOB")
- *   u32 op          ACCEL_JOB_CONV2D, ACCEL_JOB_DEPTHWISE or ACCEL_JOB_FULLY_CONNECTED
+ *   u32 op          ACCEL_JOB_CONV2D, ACCEL_JOB_DEPTHWISE, ACCEL_JOB_FULLY_CONNECTED or
+ *                   ACCEL_JOB_ADD (a is the input operand, b the weights operand, no params)
  *   u32 flags       ACCEL_JOB_NULL_* / ACCEL_JOB_OUTPUT_IS_INPUT: bad pointers, for error tests
  *   i32 args[16]    the op's scalar arguments in the API's order, pointers left out, then zeros
  *   u32 n, n bytes  input
@@ -32,6 +33,7 @@
 #define ACCEL_JOB_CONV2D 1u
 #define ACCEL_JOB_DEPTHWISE 2u
 #define ACCEL_JOB_FULLY_CONNECTED 3u
+#define ACCEL_JOB_ADD 4u
 
 #define ACCEL_JOB_NULL_INPUT 0x1u
 #define ACCEL_JOB_NULL_WEIGHTS 0x2u

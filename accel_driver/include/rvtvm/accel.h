@@ -1,4 +1,5 @@
-/* The accelerator's C API: what generated code calls (TIR call_extern) for int8 operators.
+/* The accelerator's C API: what generated code calls (TIR call_extern) for int8 operators:
+ * convolution, depthwise convolution, fully connected and elementwise add.
  *
  * Two backends implement this header bit for bit alike: accel_mmio.c drives the hardware
  * (rtl/README.md) through the port in rvtvm/accel_port.h, and accel_sw.c computes the same
@@ -15,7 +16,9 @@
  *              non-square array. A params shift outside [-31, 31] is ARGUMENT from the software
  *              backend only: the MMIO backend leaves per-channel data unchecked (a loop over
  *              every channel per call costs more than small operators) and the hardware uses the
- *              shift's low six bits; rvtvm.accel.layout never packs such a shift.
+ *              shift's low six bits; rvtvm.accel.layout never packs such a shift. For add: a
+ *              count below 1, an offset, left shift or shift out of range, or an output that
+ *              overlaps a or b.
  *   TOO_LARGE  one output pixel's window, weights or params do not fit the scratchpads
  *   DEVICE     the hardware refused a command (its STATUS error code is lost; use a debugger)
  *   TIMEOUT    the hardware stayed busy past RVTVM_ACCEL_POLL_LIMIT status reads
@@ -86,5 +89,17 @@ int32_t rvtvm_accel_fully_connected_s8(const int8_t* input, int32_t rows, int32_
                                        const int8_t* packed_weights, const int32_t* params,
                                        int8_t* output, int32_t out_features, int32_t input_offset,
                                        int32_t output_offset, int32_t act_min, int32_t act_max);
+
+/* Elementwise add, TFLM's reference_integer_ops::Add of two same-shape int8 tensors of `count`
+ * elements (rtl/README.md, "Elementwise add"):
+ *   sa = MultiplyByQuantizedMultiplier((a[i] + a_offset) << left_shift, a_multiplier, a_shift)
+ *   sb = the same for b, out[i] = clamp(MBQM(sa + sb, out_multiplier, out_shift) + output_offset)
+ * a_offset and b_offset are minus the zero points (-256..255), left_shift 0..20 (TFLM: 20), the
+ * shifts -31..31 (TFLM's are <= 0). The output must not overlap a or b. */
+int32_t rvtvm_accel_add_s8(const int8_t* a, const int8_t* b, int8_t* output, int32_t count,
+                           int32_t a_offset, int32_t a_multiplier, int32_t a_shift,
+                           int32_t b_offset, int32_t b_multiplier, int32_t b_shift,
+                           int32_t left_shift, int32_t out_multiplier, int32_t out_shift,
+                           int32_t output_offset, int32_t act_min, int32_t act_max);
 
 #endif /* RVTVM_ACCEL_H_ */
