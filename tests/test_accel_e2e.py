@@ -37,8 +37,8 @@ def require_board(board: str) -> None:
 
 
 def mixed_model() -> bytes:
-    """Offloaded units (padded strided conv, depthwise, pointwise per-tensor, FC) between CPU
-    operators (a dilated conv the predicate refuses, ADD, average pool, softmax)."""
+    """Offloaded units (padded strided conv, depthwise, pointwise per-tensor, ADD, FC) between
+    CPU operators (a dilated conv the predicate refuses, average pool, softmax)."""
     relu6 = (6 / 255, -128)
     m = ModelBuilder(seed=7)
     x = m.add_input((1, 10, 9, 3), q=(0.04, 5))
@@ -76,27 +76,28 @@ def test_mixed_model_bit_exact(board, tmp_path):
     require_board(board)
     compiled, _ = run_and_compare(mixed_model(), tmp_path, board)
     report = compiled.metadata["accel"]
-    assert [o["op"] for o in report["offloaded"]] == ["CONV_2D #0", "DEPTHWISE_CONV_2D #1", "CONV_2D #2",
+    assert [o["op"] for o in report["offloaded"]] == ["CONV_2D #0", "DEPTHWISE_CONV_2D #1", "CONV_2D #2", "ADD #4",
                                                        "FULLY_CONNECTED #7"]
-    assert {c["op"] for c in report["cpu"]} == {"CONV_2D #3", "ADD #4", "AVERAGE_POOL_2D #5", "SOFTMAX #8"}
+    assert {c["op"] for c in report["cpu"]} == {"CONV_2D #3", "AVERAGE_POOL_2D #5", "SOFTMAX #8"}
     backend = (tmp_path / "work" / "project" / "board.mk").read_text()
     assert ("accel_mmio.c" if board == "verilator_soc" else "accel_sw.c") in backend
 
 
 @pytest.fixture
 def example_add_entry():
-    """examples/offload_add registered on target rvtvm for one test."""
+    """examples/offload_add registered on target rvtvm for one test (above the builtin add)."""
     spec = importlib.util.spec_from_file_location("offload_add", REPO / "examples" / "offload_add" / "offload_add.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     yield module.ENTRY
-    registry.unregister("rvtvm", "add")
+    registry.unregister("rvtvm", "example_add")
 
 
 @pytest.mark.qemu
 def test_user_registered_add_runs_its_own_c_function(example_add_entry, tmp_path):
     """The README's example: ADD becomes a call of example_add_s8, whose C file the compiler
-    ships in the Model Library Format; a broadcasting ADD is refused with its reason."""
+    ships in the Model Library Format; a broadcasting ADD is refused, by it and by the builtin
+    add entry, with their reasons."""
     require_board("qemu_riscv32")
     m = ModelBuilder(seed=9)
     x = m.add_input((1, 6, 6, 4), q=Q)
@@ -110,9 +111,10 @@ def test_user_registered_add_runs_its_own_c_function(example_add_entry, tmp_path
     compiled, _ = run_and_compare(m.build(), tmp_path, "qemu_riscv32", inputs=3)
     report = compiled.metadata["accel"]
     assert [(o["op"], o["entry"]) for o in report["offloaded"]] == [("CONV_2D #0", "rvtvm.conv2d"),
-                                                                    ("ADD #1", "rvtvm.add")]
+                                                                    ("ADD #1", "rvtvm.example_add")]
     [refused] = report["cpu"]
-    assert refused["op"] == "ADD #2" and "broadcasting" in refused["reasons"]["rvtvm.add"][0]
+    assert refused["op"] == "ADD #2" and set(refused["reasons"]) == {"rvtvm.example_add", "rvtvm.add"}
+    assert "broadcasting" in refused["reasons"]["rvtvm.example_add"][0]
     assert report["sources"] == ["add_s8.c"]
 
 

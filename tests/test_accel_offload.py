@@ -102,13 +102,27 @@ def test_a_mix_offloads_what_matches_and_says_why_not_for_the_rest(tmp_path):
         m.mark_output(m.fully_connected(m.reshape(pooled, (1, 8)), 3, Q))
 
     report = report_of(tmp_path, build)
-    assert [o["op"] for o in report.offloaded] == ["CONV_2D #0", "DEPTHWISE_CONV_2D #2", "FULLY_CONNECTED #6"]
+    assert [o["op"] for o in report.offloaded] == ["CONV_2D #0", "DEPTHWISE_CONV_2D #2", "ADD #3", "FULLY_CONNECTED #6"]
     reasons = {item["op"]: item["reasons"] for item in report.cpu}
-    assert set(reasons) == {"CONV_2D #1", "ADD #3", "AVERAGE_POOL_2D #4"}
+    assert set(reasons) == {"CONV_2D #1", "AVERAGE_POOL_2D #4"}
     # Both entries whose pattern matched the dilated convolution say why they refused it.
     assert "dilation [2, 2]" in " ".join(reasons["CONV_2D #1"]["rvtvm.conv2d"])
     assert "not depthwise" in " ".join(reasons["CONV_2D #1"]["rvtvm.depthwise_conv2d"])
-    assert reasons["ADD #3"] == {"": ["no rvtvm entry matches it"]}
+    assert reasons["AVERAGE_POOL_2D #4"] == {"": ["no rvtvm entry matches it"]}
+
+
+def test_a_broadcasting_add_stays_on_the_cpu(tmp_path):
+    def build(m):
+        x = m.add_input((1, 4, 4, 8), q=Q)
+        gains = m.add_const(m.rng.integers(-128, 128, (1, 1, 1, 8)), "int8", q=(0.02, 3))
+        y = m.add_tensor((1, 4, 4, 8), "int8", *Q)
+        m.add_op("ADD", [x, gains], [y])
+        m.mark_output(y)
+
+    report = report_of(tmp_path, build)
+    assert report.offloaded == []
+    [item] = report.cpu
+    assert item["op"] == "ADD #0" and "broadcasting" in item["reasons"]["rvtvm.add"][0]
 
 
 def test_the_lowered_model_calls_the_driver_with_marshalled_arguments(tmp_path):

@@ -1,7 +1,8 @@
 /* Elementwise int8 ADD with TFLite Micro's arithmetic (reference_integer_ops::Add), for the
  * offload example in offload_add.py: both inputs are rescaled to a common fixed point, summed
- * and rescaled to the output. It runs on the CPU; an accelerator's driver would start its
- * elementwise unit here instead. Returns 0, or RVTVM_ERR_ACCEL_ARGUMENT (0x0501) for a bad size. */
+ * and rescaled to the output. It runs on the CPU: a new accelerator's driver function would
+ * start its unit here instead (rvtvm's own, rvtvm_accel_add_s8, runs the add pass).
+ * Returns 0, or RVTVM_ERR_ACCEL_ARGUMENT (0x0501) for a bad size. */
 #include <stdint.h>
 
 int32_t example_add_s8(const int8_t* a, const int8_t* b, int8_t* out, int32_t count, int32_t a_offset,

@@ -1,5 +1,6 @@
-"""Offload int8 ADD: a registry entry for a new driver function, in a few lines (README,
-"Offloading a new operator"). Importing this module registers it on target "rvtvm"; then
+"""Offload int8 ADD to your own C function: a registry entry for a new driver function, in a
+few lines (README, "Offloading a new operator"). Importing this module registers it on target
+"rvtvm", above rvtvm's own "add" entry (the accelerator's add pass); then
 
     rvtvm compile model.tflite -o model.tar --accel rvtvm     (with this module imported)
 
@@ -33,6 +34,6 @@ def lower_add(m: accel.Match) -> accel.ExternCall:
 
 
 ENTRY = accel.register(accel.AccelEntry(
-    target="rvtvm", name="add", pattern=add, annotations={"a": a, "b": b, "root": add},
-    kernels={"root": "add_int8"}, predicate=can_add, lower=lower_add,
+    target="rvtvm", name="example_add", pattern=add, annotations={"a": a, "b": b, "root": add},
+    kernels={"root": "add_int8"}, predicate=can_add, lower=lower_add, priority=10,
     sources=(Path(__file__).with_name("add_s8.c"),)), replace=True)

@@ -3,7 +3,9 @@ target "rvtvm" and its entries for the units the TFLite importer emits,
 
     [nn.pad(x, zero point)] -> nn.conv2d (NHWC, HWIO) | matmul -> call_tir(requantize, bias[, mult, shift])
 
-as convolution, depthwise convolution (groups = channels, multiplier 1) and fully connected.
+as convolution, depthwise convolution (groups = channels, multiplier 1) and fully connected,
+and the importer's int8 ADD kernel (`call_tir(add_int8, a, b)`) of two same-shape tensors as an
+add pass.
 
 Marshalling. The importer folds the input zero point into the bias and pads with it, so the sum
 is a plain int8 dot product. The driver instead pads natively (padded taps add nothing) and
@@ -193,6 +195,34 @@ def _lower_fc(m: Match) -> ExternCall:
         OUTPUT, nk.shape[0], 0, p["output_offset"], p["act_min"], p["act_max"]])
 
 
+def _add_reasons(m: Match) -> list[str]:
+    reasons = []
+    if not m.shape("a") == m.shape("b") == m.shape():
+        reasons.append(f"broadcasting {m.shape('a')} + {m.shape('b')}: the add pass takes two same-shape tensors")
+    if (m.dtype("a"), m.dtype("b"), m.dtype()) != ("int8", "int8", "int8"):
+        reasons.append(f"{m.dtype('a')} + {m.dtype('b')} -> {m.dtype()}, the add pass is int8")
+    p = m.params()
+    if not _ADD_PARAMS <= p.keys():
+        return reasons + ["the ADD is not rvtvm's TFLite importer's (its parameters are unknown)"]
+    if not (-256 <= p["input1_offset"] <= 255 and -256 <= p["input2_offset"] <= 255 and 0 <= p["left_shift"] <= 20):
+        reasons.append("an input offset or the left shift is out of the add pass's range")
+    if any(not -31 <= p[k] <= 31 for k in ("input1_shift", "input2_shift", "output_shift")):
+        reasons.append("a shift is outside [-31, 31]")
+    return reasons
+
+
+_ADD_PARAMS = {"input1_offset", "input1_multiplier", "input1_shift", "input2_offset", "input2_multiplier",
+               "input2_shift", "left_shift", "output_multiplier", "output_shift", "output_offset", "act_min", "act_max"}
+
+
+def _lower_add(m: Match) -> ExternCall:
+    p = m.params()
+    return ExternCall("rvtvm_accel_add_s8", [
+        m["a"], m["b"], OUTPUT, m.size(), p["input1_offset"], p["input1_multiplier"], p["input1_shift"],
+        p["input2_offset"], p["input2_multiplier"], p["input2_shift"], p["left_shift"], p["output_multiplier"],
+        p["output_shift"], p["output_offset"], p["act_min"], p["act_max"]])
+
+
 register_target(AccelTarget(TARGET, "rvtvm's int8 accelerator (rtl/accel; accel_driver/)", project_driver=True))
 
 for _name, _acc, _predicate, _lower in (
@@ -202,3 +232,8 @@ for _name, _acc, _predicate, _lower in (
 ):
     _root, _names = _unit_pattern(_acc)
     register(AccelEntry(TARGET, _name, _root, _names, _predicate, _lower, kernels={"root": "requantize"}))
+
+_a, _b = wildcard(), wildcard()
+_add = is_op("relax.call_tir")(GlobalVarPattern(), TuplePattern([_a, _b]))
+register(AccelEntry(TARGET, "add", _add, {"a": _a, "b": _b, "root": _add}, _add_reasons, _lower_add,
+                    kernels={"root": "add_int8"}))
