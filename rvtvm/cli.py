@@ -162,6 +162,9 @@ def _cmd_run(args, log) -> None:
 
     inputs = _load_inputs(args.inputs)
     target = Path(args.target)
+    if args.accel and (target.is_dir() or args.mode == "host-driven"):
+        raise InputError("--accel applies when TARGET is a model file; for a project, compile its model with "
+                         "`rvtvm compile --accel` and create the project from that")
     options = dict(args.options)
     start = time.monotonic()
     if args.mode == "host-driven":

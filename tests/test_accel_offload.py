@@ -230,6 +230,12 @@ def test_compile_prints_the_report(tmp_path, run_cli):
     assert re.search(r"cpu\s+CONV_2D #1\s+rvtvm.conv2d: dilation \[2, 2\]", done.stdout)
 
 
+def test_run_with_accel_on_a_project_is_refused(tmp_path, run_cli):
+    done = run_cli("run", tmp_path, "--accel", "rvtvm")
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines()[-1].startswith("rvtvm: error: --accel applies when TARGET is a model file")
+
+
 def test_an_entry_lowering_an_intermediate_value_is_refused(tmp_path, scratch_target):
     root, names = builtin._unit_pattern("relax.nn.conv2d")
     registry.register(registry.AccelEntry(
