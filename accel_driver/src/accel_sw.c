@@ -50,17 +50,27 @@ static int32_t rounding_divide_by_pot(int32_t y, uint32_t exponent) {
   return (y >> exponent) + (((uint32_t)y & mask) > threshold ? 1 : 0);
 }
 
-/* rtl/README.md's requantization of one accumulator. */
-static int8_t requantize(uint32_t acc, const struct channel* ch, const struct rvtvm_accel_op* op) {
-  int32_t x = as_int32((acc + ch->bias) << ch->left_shift);
-  int64_t high = ((int64_t)x * ch->multiplier + ((int64_t)1 << 30)) >> 31;
+/* rtl/README.md's rescale (MultiplyByQuantizedMultiplier) with the shift split in two. */
+static int32_t rescale(int32_t x, int32_t multiplier, uint32_t left_shift, uint32_t right_shift) {
+  x = as_int32((uint32_t)x << left_shift);
+  int64_t high = ((int64_t)x * multiplier + ((int64_t)1 << 30)) >> 31;
   int32_t y = high > INT32_MAX ? INT32_MAX : (int32_t)high;
-  y = rounding_divide_by_pot(y, ch->right_shift);
+  return rounding_divide_by_pot(y, right_shift);
+}
+
+/* + output_offset and the clamp, to int8. */
+static int8_t saturate(int32_t y, int32_t output_offset, int32_t act_min, int32_t act_max) {
   /* Beyond +-512 every output offset and clamp give the same int8; this avoids an overflow. */
   y = y < -512 ? -512 : (y > 512 ? 512 : y);
-  int32_t out = y + op->output_offset;
-  out = out < op->act_min ? op->act_min : out;
-  return (int8_t)(out > op->act_max ? op->act_max : out);
+  int32_t out = y + output_offset;
+  out = out < act_min ? act_min : out;
+  return (int8_t)(out > act_max ? act_max : out);
+}
+
+/* rtl/README.md's requantization of one accumulator. */
+static int8_t requantize(uint32_t acc, const struct channel* ch, const struct rvtvm_accel_op* op) {
+  int32_t y = rescale(as_int32(acc + ch->bias), ch->multiplier, ch->left_shift, ch->right_shift);
+  return saturate(y, op->output_offset, op->act_min, op->act_max);
 }
 
 static void load_group(const struct rvtvm_accel_op* op, uint32_t g, struct group* group) {
@@ -196,26 +206,20 @@ int32_t rvtvm_accel_backend_run(const struct rvtvm_accel_op* op) {
   return 0;
 }
 
-/* MultiplyByQuantizedMultiplier of one int32 (rtl/README.md's rescale). */
-static int32_t rescale(int32_t x, int32_t multiplier, int32_t shift) {
-  x = as_int32((uint32_t)x << (shift > 0 ? (uint32_t)shift : 0u));
-  int64_t high = ((int64_t)x * multiplier + ((int64_t)1 << 30)) >> 31;
-  int32_t y = high > INT32_MAX ? INT32_MAX : (int32_t)high;
-  return rounding_divide_by_pot(y, shift < 0 ? (uint32_t)-shift : 0u);
+/* A signed shift as rescale's left and right parts. */
+static int32_t rescale_by(int32_t x, int32_t multiplier, int32_t shift) {
+  return rescale(x, multiplier, shift > 0 ? (uint32_t)shift : 0u, shift < 0 ? (uint32_t)-shift : 0u);
 }
 
 int32_t rvtvm_accel_backend_add(const struct rvtvm_accel_add* add) {
   for (uint32_t i = 0; i < add->count; ++i) {
-    int32_t sa = rescale((add->a[i] + add->a_offset) * (1 << add->left_shift), add->a_multiplier,
-                         add->a_shift);
-    int32_t sb = rescale((add->b[i] + add->b_offset) * (1 << add->left_shift), add->b_multiplier,
-                         add->b_shift);
-    int32_t y = rescale(as_int32((uint32_t)sa + (uint32_t)sb), add->out_multiplier, add->out_shift);
-    /* Beyond +-512 every output offset and clamp give the same int8; this avoids an overflow. */
-    y = y < -512 ? -512 : (y > 512 ? 512 : y);
-    int32_t out = y + add->output_offset;
-    out = out < add->act_min ? add->act_min : out;
-    add->output[i] = (int8_t)(out > add->act_max ? add->act_max : out);
+    int32_t sa = rescale_by((add->a[i] + add->a_offset) * (1 << add->left_shift),
+                            add->a_multiplier, add->a_shift);
+    int32_t sb = rescale_by((add->b[i] + add->b_offset) * (1 << add->left_shift),
+                            add->b_multiplier, add->b_shift);
+    int32_t y = rescale_by(as_int32((uint32_t)sa + (uint32_t)sb), add->out_multiplier,
+                           add->out_shift);
+    add->output[i] = saturate(y, add->output_offset, add->act_min, add->act_max);
   }
   return 0;
 }

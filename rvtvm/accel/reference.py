@@ -22,14 +22,7 @@ def wrap_int32(x: np.ndarray) -> np.ndarray:
 def requantize(acc: np.ndarray, bias, multiplier, shift, output_offset: int, act_min: int, act_max: int) -> np.ndarray:
     """acc (int64, channels on the last axis) -> int8, as TFLM's per-channel requantization:
     MultiplyByQuantizedMultiplier(acc + bias, multiplier, shift) + output_offset, clamped."""
-    bias, multiplier, shift = (np.asarray(a, dtype=np.int64) for a in (bias, multiplier, shift))
-    x = wrap_int32(np.asarray(acc, dtype=np.int64) + bias)
-    x = np.where(shift > 0, wrap_int32(x << np.maximum(shift, 0)), x)
-    y = np.minimum((x * multiplier + (1 << 30)) >> 31, INT32_MAX)
-    exponent = np.maximum(-shift, 0)
-    mask = (np.int64(1) << exponent) - 1
-    threshold = (mask >> 1) + (y < 0)
-    z = (y >> exponent) + ((y & mask) > threshold)
+    z = rescale(np.asarray(acc, dtype=np.int64) + np.asarray(bias, dtype=np.int64), multiplier, shift)
     return np.clip(z + output_offset, act_min, act_max).astype(np.int8)
 
 
@@ -77,11 +70,13 @@ def fully_connected(x: np.ndarray, weights: np.ndarray, bias, multiplier, shift,
 
 
 def rescale(x, multiplier, shift) -> np.ndarray:
-    """TFLM's MultiplyByQuantizedMultiplier (int32 in and out), elementwise."""
+    """TFLM's MultiplyByQuantizedMultiplier of int32 values (int32 wrapping of x first);
+    multiplier and shift are scalars or broadcast along x's last axis."""
+    multiplier, shift = np.asarray(multiplier, dtype=np.int64), np.asarray(shift, dtype=np.int64)
     x = wrap_int32(x)
-    x = np.where(shift > 0, wrap_int32(x << max(shift, 0)), x)
-    y = np.minimum((x * np.int64(multiplier) + (1 << 30)) >> 31, INT32_MAX)
-    exponent = max(-shift, 0)
+    x = np.where(shift > 0, wrap_int32(x << np.maximum(shift, 0)), x)
+    y = np.minimum((x * multiplier + (1 << 30)) >> 31, INT32_MAX)
+    exponent = np.maximum(-shift, 0)
     mask = (np.int64(1) << exponent) - 1
     return (y >> exponent) + ((y & mask) > ((mask >> 1) + (y < 0)))
 
