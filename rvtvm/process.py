@@ -16,6 +16,7 @@ import ctypes
 import os
 import signal
 import subprocess
+import time
 from pathlib import Path
 from typing import Iterator, Mapping, Sequence
 
@@ -69,7 +70,8 @@ def _signal_group(pgid: int, sig: int) -> None:
 
 def _stop(proc: subprocess.Popen, grace: float) -> None:
     """SIGTERM proc's group, SIGKILL it after `grace` seconds, reap proc, then SIGKILL whatever
-    is left in the group. A second Ctrl-C during the grace period skips to SIGKILL."""
+    is left in the group and wait until it is dead. A second Ctrl-C during the grace period
+    skips to SIGKILL."""
     try:
         if proc.poll() is None and grace > 0:
             _signal_group(proc.pid, signal.SIGTERM)
@@ -80,6 +82,25 @@ def _stop(proc: subprocess.Popen, grace: float) -> None:
     finally:
         _signal_group(proc.pid, signal.SIGKILL)
         proc.wait()
+        _wait_group_dead(proc.pid)
+
+
+def _wait_group_dead(pgid: int, timeout: float = 5.0) -> None:
+    """SIGKILL is delivered asynchronously: the group's other members (orphans now, reaped by
+    init or a subreaper) may run on for a moment. Wait until none is alive, so that a caller
+    that returns has nothing of its command left running."""
+    deadline = time.monotonic() + timeout
+    while _group_members_alive(pgid) and time.monotonic() < deadline:
+        time.sleep(0.005)
+
+
+def _group_members_alive(pgid: int) -> bool:
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            info = _stat_fields(int(entry))
+            if info is not None and info[0] not in ("Z", "X") and int(info[2]) == pgid:
+                return True
+    return False
 
 
 def _popen(cmd: Sequence[str], death_signal: int, **kwargs) -> subprocess.Popen:
@@ -132,14 +153,19 @@ def _text(data: bytes | None) -> str:
     return (data or b"").decode("utf-8", errors="replace")
 
 
-def _ppid_and_state(pid: int) -> tuple[int, str] | None:
+def _stat_fields(pid: int) -> list[str] | None:
+    """/proc/pid/stat's fields after the command name: state, ppid, pgrp, ..."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    # "pid (comm) state ppid ...": comm may contain spaces and parentheses.
-    fields = stat[stat.rindex(")") + 2:].split()
-    return int(fields[1]), fields[0]
+    # "pid (comm) state ppid pgrp ...": comm may contain spaces and parentheses.
+    return stat[stat.rindex(")") + 2:].split()
+
+
+def _ppid_and_state(pid: int) -> tuple[int, str] | None:
+    fields = _stat_fields(pid)
+    return None if fields is None else (int(fields[1]), fields[0])
 
 
 def is_alive(pid: int) -> bool:
