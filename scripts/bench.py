@@ -180,9 +180,6 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [n for n in names if n not in mlperf_tiny.MODELS]
     if unknown:
         p.error(f"unknown model {', '.join(unknown)}; choose from {', '.join(mlperf_tiny.MODELS)}")
-    models = mlperf_tiny.models_dir()
-    if models is None:
-        p.error(f"the MLPerf Tiny models were not found ({mlperf_tiny.where_looked()})")
 
     start = time.monotonic()
     results = []
@@ -192,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
             work = root / short
             work.mkdir(parents=True, exist_ok=True)
             try:
-                results.append(bench_model(short, models / f"{mlperf_tiny.MODELS[short]}.tflite", work))
+                results.append(bench_model(short, mlperf_tiny.model_path(short), work))
             except Exception as exc:  # one model's failure is reported in its row; the rest still run
                 traceback.print_exc(file=sys.stderr)
                 results.append(Result(short, error=str(exc).splitlines()[0] if str(exc) else type(exc).__name__))

@@ -76,11 +76,8 @@ def collect_shapes(quick: bool) -> tuple[list[LayerShape], dict[LayerShape, list
     """The GEMMs, then each distinct MLPerf layer shape with the layers that have it."""
     shapes = [gemm(n, n, n) for n in (GEMM_SIZES[:3] if quick else GEMM_SIZES)]
     users: dict[LayerShape, list[str]] = {}
-    models = mlperf_tiny.models_dir()
-    if models is None:
-        raise SystemExit(f"MLPerf Tiny models not found (looked in {mlperf_tiny.where_looked()}); set RVTVM_MLPERF_DIR")
-    for short, stem in mlperf_tiny.MODELS.items():
-        for layer in model_layers(models / f"{stem}.tflite", prefix=f"{short}#"):
+    for short in mlperf_tiny.MODELS:
+        for layer in model_layers(mlperf_tiny.model_path(short), prefix=f"{short}#"):
             key = LayerShape("", layer.kind, layer.in_h, layer.in_w, layer.in_c, layer.out_h, layer.out_w, layer.out_c,
                              layer.kernel_h, layer.kernel_w, layer.stride_h, layer.stride_w, layer.pad_top,
                              layer.pad_left)

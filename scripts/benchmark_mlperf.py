@@ -1,6 +1,6 @@
 """Benchmark the int8 MLPerf Tiny models on qemu_riscv32 against TFLite Micro; print one Markdown table.
 
-For each model (../shared/models/mlperf_tiny/*.tflite): the MACs of its CONV_2D,
+For each model (models/mlperf_tiny/*.tflite): the MACs of its CONV_2D,
 DEPTHWISE_CONV_2D and FULLY_CONNECTED operators, counted from the .tflite graph; compile, project
 create (with --stack bytes of stack) and build; N seeded random int8 inputs through one boot of
 QEMU (-icount shift=0: instret is exact); the median instret per inference and per MAC; flash
@@ -380,13 +380,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stack", type=int, default=8192, help="stack_size_bytes of each project (default 8192)")
     parser.add_argument("--keep", type=Path, help="keep each model's work files in DIR/<model> (must not exist yet)")
     parser.add_argument("--models-dir", type=Path, default=mlperf_tiny.models_dir(),
-                        help=f"where the .tflite files are (default: found in {mlperf_tiny.where_looked()})")
+                        help="where the .tflite files are (default: the repo's models/mlperf_tiny)")
     parser.add_argument("--example", help=argparse.SUPPRESS)  # an rvtvm.examples model instead, for tests
     args = parser.parse_args(argv)
     if args.inputs < 1:
         parser.error("--inputs must be at least 1")
-    if not args.example and args.models_dir is None:
-        parser.error(f"MLPerf Tiny models not found in {mlperf_tiny.where_looked()}; give --models-dir")
 
     names = [args.example] if args.example else _select_models(args.models)
     rows = []

@@ -43,12 +43,8 @@ def host_tvm_reference(model):
 
 def demo_models():
     """(name, what, model, reference) for each demo model."""
-    models = mlperf_tiny.models_dir()
-    if models is not None:
-        kws = models / f"{mlperf_tiny.MODELS['kws']}.tflite"
-        yield kws.stem, "MLPerf Tiny keyword spotting, int8 TFLite (must match TFLite Micro bit for bit)", kws, tflm_reference(kws)
-    else:
-        print(f"(skipping the MLPerf Tiny model: not found in {mlperf_tiny.where_looked()})")
+    kws = mlperf_tiny.model_path("kws")
+    yield kws.stem, "MLPerf Tiny keyword spotting, int8 TFLite (must match TFLite Micro bit for bit)", kws, tflm_reference(kws)
     for name, what in [
         ("int_mlp", "int8 MLP, integer-only (must match host TVM bit for bit)"),
         ("conv_relu_dense", "float32 conv2d + relu + maxpool + dense (must match host TVM to 1e-5)"),

@@ -39,19 +39,6 @@ def require_verilator() -> None:
         pytest.skip(str(exc))
 
 
-def require_mlperf_models() -> Path:
-    """The MLPerf Tiny models' folder; skips the calling test without it, under CI=true fails it."""
-    from rvtvm import mlperf_tiny
-
-    found = mlperf_tiny.models_dir()
-    if found is None:
-        message = f"MLPerf Tiny models not found (looked in {mlperf_tiny.where_looked()}); set RVTVM_MLPERF_DIR"
-        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return found
-
-
 @pytest.fixture
 def need_tools():
     """require_tools for test modules that can't import conftest."""

@@ -15,10 +15,11 @@ import numpy as np
 import pytest
 
 import rvtvm
+from rvtvm import mlperf_tiny
 from rvtvm.accel import registry
 from rvtvm.errors import RvtvmError
 
-from .conftest import require_mlperf_models, require_tools, require_verilator
+from .conftest import require_tools, require_verilator
 from .tflite_builder import SOFTMAX_OUTPUT_Q, ModelBuilder
 from .tflm_reference import random_inputs, run_tflm
 
@@ -176,14 +177,13 @@ def test_project_options_for_the_accelerator(tmp_path):
 def test_mlperf_tiny_accelerated_bit_exact(name, board, tmp_path):
     """Every MLPerf Tiny model, compiled once with --accel rvtvm, on both boards."""
     require_board(board)
-    path = require_mlperf_models() / f"{MLPERF[name]}.tflite"
+    path = mlperf_tiny.models_dir() / f"{MLPERF[name]}.tflite"
     run_and_compare(path.read_bytes(), tmp_path, board, inputs=1, seed=len(name))
 
 
 @pytest.mark.verilator
 def test_bench_quick_prints_the_tables_and_saves_the_plot(tmp_path):
     require_board("verilator_soc")
-    require_mlperf_models()
     plot = tmp_path / "layers.png"
     done = subprocess.run([sys.executable, str(REPO / "scripts" / "bench.py"), "--quick", "--plot", str(plot)],
                           capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL)

@@ -11,7 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from .conftest import require_mlperf_models, require_tools
+from rvtvm import mlperf_tiny
+
+from .conftest import require_tools
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "scripts" / "benchmark_mlperf.py"
@@ -23,7 +25,7 @@ _spec.loader.exec_module(bench)
 
 
 def _models_dir() -> Path:
-    return require_mlperf_models()
+    return mlperf_tiny.models_dir()
 
 
 def test_mac_counts_match_the_readme():

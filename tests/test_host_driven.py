@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import rvtvm
-from rvtvm import api, process
+from rvtvm import api, mlperf_tiny, process
 from rvtvm.rpc_bridge import open_board
 from rvtvm.session import SessionError, connect
 
@@ -304,11 +304,7 @@ def test_ctrl_c_stops_the_rpc_server(project, tmp_path, nothing_left_running):
 def test_mlperf_kws_host_driven_bit_exact_with_tflm(tmp_path, nothing_left_running):
     """A full-size model operator by operator from the host: the same outputs as TFLM, and a
     profile whose operators add up to the whole run."""
-    from rvtvm.mlperf_tiny import MODELS
-
-    from .conftest import require_mlperf_models
-
-    model = require_mlperf_models() / f"{MODELS['kws']}.tflite"
+    model = mlperf_tiny.model_path("kws")
     compiled = rvtvm.compile_model(model, tmp_path / "model.tar", model_name="kws")
     project = api.create_project(tmp_path / "p", compiled.path, project_type="host_driven")
     api.build(project)

@@ -4,6 +4,8 @@ on the host (TVM llvm, 20 random inputs each), and on QEMU through the CLI (3 in
 These are the full-size models, so they are marked `slow`; CI runs them too. ad01 (the
 smallest) also runs in the quick tier through the one-shot `rvtvm run model.tflite`."""
 
+import hashlib
+import re
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +16,7 @@ from tvm import relax
 from rvtvm import mlperf_tiny
 from rvtvm.frontend import load_model
 
-from .conftest import require_mlperf_models, require_tools
+from .conftest import require_tools
 from .tflm_reference import random_inputs, run_tflm
 
 MODELS = list(mlperf_tiny.MODELS.values())
@@ -22,8 +24,17 @@ HOST_INPUTS = 20
 QEMU_INPUTS = 3
 
 
+def test_models_are_the_published_files():
+    """The copies in models/mlperf_tiny/ are byte for byte the ones its README's checksums name."""
+    readme = (mlperf_tiny.models_dir() / "README.md").read_text()
+    listed = dict((name, digest) for digest, name in re.findall(r"^([0-9a-f]{64})  (\S+\.tflite)$", readme, re.M))
+    assert sorted(listed) == sorted(f"{stem}.tflite" for stem in MODELS)
+    for name, digest in listed.items():
+        assert hashlib.sha256((mlperf_tiny.models_dir() / name).read_bytes()).hexdigest() == digest, name
+
+
 def model_path(name: str) -> Path:
-    return require_mlperf_models() / f"{name}.tflite"
+    return mlperf_tiny.models_dir() / f"{name}.tflite"
 
 
 def random_input(path: Path, seed: int) -> np.ndarray:

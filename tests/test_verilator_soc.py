@@ -17,7 +17,7 @@ from rvtvm import bare_firmware, examples, mlperf_tiny, soc_sim
 from rvtvm.errors import FirmwareError
 from rvtvm.host_reference import run_on_host
 
-from .conftest import ctrl_c_while_emulating, require_mlperf_models, require_tools, require_verilator, soc_pids
+from .conftest import ctrl_c_while_emulating, require_tools, require_verilator, soc_pids
 from .test_failures import one_line_error
 from .tflm_reference import random_inputs, run_tflm
 
@@ -189,7 +189,7 @@ def test_uart_fifo_backpressure_and_overrun(simulator, tmp_path):
 def test_mlperf_tiny_on_the_soc_is_identical_to_qemu_and_tflm(name, simulator, tmp_path):
     """The four MLPerf Tiny models, CPU only, on PicoRV32: the same output bytes as QEMU and TFLite
     Micro, and the same instruction count as QEMU."""
-    path = require_mlperf_models() / f"{name}.tflite"
+    path = mlperf_tiny.models_dir() / f"{name}.tflite"
     compiled = rvtvm.compile_model(path, tmp_path / "model.tar")
     x = random_inputs(path, np.random.default_rng(7))
     [expected] = run_tflm(path.read_bytes(), x)

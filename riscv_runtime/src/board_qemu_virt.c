@@ -1,5 +1,5 @@
 /* Board layer for the QEMU `virt` memory map: NS16550A UART at 0x1000_0000 and the SiFive test
- * finisher at 0x0010_0000. The Verilator SoC keeps these addresses (DESIGN.md, Boards). */
+ * finisher at 0x0010_0000. The Verilator SoC keeps these addresses (rtl/README.md, memory map). */
 #include <stdint.h>
 
 #include "rvtvm/board.h"
